@@ -105,3 +105,14 @@ type Placeholders interface {
 	// preview (at most 100×100). Kinds not asked for stay "".
 	Encode(img image.Image, kinds []LQIPKind) (LQIP, error)
 }
+
+// Fetcher downloads URL sources. Implementation: fetch.
+type Fetcher interface {
+	// Fetch downloads rawURL and writes its body to dst, returning the number
+	// of bytes written. It refuses a body longer than maxBytes. Errors:
+	// CodeInvalid for a missing or malformed URL or a scheme other than http
+	// and https; CodeForbidden when a host is not allowed or an address is
+	// forbidden; CodeUnprocessable when the upstream failed, timed out,
+	// answered non-2xx or sent more than maxBytes.
+	Fetch(ctx context.Context, rawURL string, dst io.Writer, maxBytes int64) (int64, error)
+}
