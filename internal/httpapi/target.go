@@ -44,6 +44,9 @@ func splitTarget(escaped string) (asset.Path, []string, bool, error) {
 		if err != nil {
 			return "", nil, false, asset.Errorf(asset.CodeInvalid, "The URL path has a malformed percent-escape.")
 		}
+		if strings.Contains(seg, "/") {
+			return "", nil, false, asset.Errorf(asset.CodeInvalid, "A path segment contains an encoded slash (%%2F); use a plain slash between segments.")
+		}
 		if seg == "-" && s == "-" && !hasSelectors && i > 0 {
 			hasSelectors = true
 			continue
