@@ -1,0 +1,43 @@
+# The developer's interface to assetd. Each target is a line or two; anything
+# longer is a Go program under cmd/ (cmd/testenv, cmd/depcheck).
+
+# The MinIO that `make test` runs; .ci/run builds it through `make minio`.
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+# Where `go install` puts binaries; deferred (=) so only `make minio` asks go.
+GOBIN_DIR = $(or $(shell go env GOBIN),$(firstword $(subst :, ,$(shell go env GOPATH)))/bin)
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: build deps run minio test lint bench clean
+
+## build: compile bin/assetd (cgo, needs libvips)
+build: deps
+	go build -o bin/assetd ./cmd/assetd
+
+## deps: install libvips and pkg-config with apt when they are missing
+deps:
+	@pkg-config --exists vips 2>/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y libvips-dev pkg-config; }
+
+## run: build, then serve with the documented default configuration
+run: deps build
+	MALLOC_ARENA_MAX=2 ./bin/assetd -config config/assetd.yaml
+
+## minio: install the pinned MinIO for the tests unless one is already there
+minio:
+	@command -v minio >/dev/null || test -x "$(GOBIN_DIR)/minio" || go install github.com/minio/minio@$(MINIO_VERSION)
+
+## test: every test, against a throwaway PostgreSQL and MinIO (cmd/testenv)
+test: deps minio
+	go run ./cmd/testenv -- go test -count=1 ./...
+
+## lint: formatting, go vet, and the dependency rule (cmd/depcheck)
+lint:
+	@out=$$(gofmt -l .); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	go vet ./... && go run ./cmd/depcheck
+
+## bench: the Go benchmarks
+bench:
+	go test -run='^$$' -bench=. -benchmem ./internal/...
+
+## clean: remove build output (never data/, which holds your local assets)
+clean:
+	rm -rf bin
