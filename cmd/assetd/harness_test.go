@@ -131,6 +131,7 @@ func start(t *testing.T, st stack, extra map[string]string) *server {
 		}
 		return s
 	case err := <-done:
+		done <- err // for the cleanup
 		t.Fatalf("run exited before listening: %v", err)
 	case <-time.After(60 * time.Second):
 		t.Fatal("assetd did not start listening")

@@ -25,6 +25,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := config.CheckEnv(os.Environ()); err != nil {
+		fmt.Fprintln(os.Stderr, "assetd:", err)
+		os.Exit(2)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "assetd:", err)
 		os.Exit(1)
