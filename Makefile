@@ -25,9 +25,9 @@ run: deps build
 minio:
 	@command -v minio >/dev/null || test -x "$(GOBIN_DIR)/minio" || go install github.com/minio/minio@$(MINIO_VERSION)
 
-## test: every test, against a throwaway PostgreSQL and MinIO (cmd/testenv)
+## test: every test (GOTESTFLAGS=-v lists each one), against a throwaway PostgreSQL and MinIO (cmd/testenv)
 test: deps minio
-	go run ./cmd/testenv -- go test -count=1 ./...
+	go run ./cmd/testenv -- go test -count=1 $(GOTESTFLAGS) ./...
 
 ## lint: formatting, go vet, and the dependency rule (cmd/depcheck)
 lint:

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"assetd/internal/asset"
 	"assetd/internal/config"
@@ -25,6 +28,9 @@ func (a *app) close() { a.db.Close() }
 
 // wire builds every adapter from cfg and the Service over them.
 func wire(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	if err := checkImplemented(cfg); err != nil {
+		return nil, err
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -93,4 +99,37 @@ func buckets(cfg *config.Config) []string {
 		}
 	}
 	return out
+}
+
+// checkImplemented refuses settings that the configuration contract defines
+// but this build does not act on yet. Accepting them silently would be worse
+// than refusing: a user who turns on url-signing must not get public URLs.
+func checkImplemented(cfg *config.Config) error {
+	var problems []string
+	if len(cfg.Profiles) > 0 {
+		problems = append(problems, "profiles: transformations are not implemented yet")
+	}
+	if cfg.URLSigning.Enabled {
+		problems = append(problems, "url-signing.enabled: URL signing is not implemented yet")
+	}
+	for pattern, rule := range cfg.Paths {
+		key := fmt.Sprintf("paths.%q.", pattern)
+		for name, set := range map[string]bool{
+			"preprocessing":   rule.Preprocessing != nil,
+			"eager-variants":  rule.EagerVariants != nil,
+			"output-limits":   rule.OutputLimits != nil,
+			"cache-control":   rule.CacheControl != nil,
+			"redirect":        rule.Redirect != nil,
+			"default-expires": rule.DefaultExpires != nil,
+		} {
+			if set {
+				problems = append(problems, key+name+": not implemented yet")
+			}
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return errors.New("this build cannot honour these settings; remove them:\n" + strings.Join(problems, "\n"))
+	}
+	return nil
 }
