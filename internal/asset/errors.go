@@ -59,3 +59,10 @@ func CodeOf(err error) Code {
 	}
 	return CodeInternal
 }
+
+// Is makes errors.Is(err, sentinel) true for any *Error with the sentinel's
+// code, when the sentinel has no cause (such as ErrNotFound).
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Err == nil && t.Code == e.Code
+}
