@@ -8,7 +8,9 @@
 // and renamed into place, then the directory is synced: readers see either
 // the old object or the whole new one, and a successful Create survives a
 // crash. Temporary names start with a dot, which no valid key does, so Open
-// can never return one.
+// can never return one and List never reports one: a temporary file is not
+// an object, whether its Create is still in progress or a crash left it
+// behind. SweepTemp removes the leftovers.
 //
 // The filesystem does not record content types, so ObjectInfo.ContentType is
 // always empty; the repository keeps the content type of every variant.

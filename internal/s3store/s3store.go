@@ -30,7 +30,11 @@ import (
 	"assetd/internal/asset"
 )
 
-var _ asset.ObjectStore = (*Store)(nil)
+var (
+	_ asset.ObjectStore  = (*Store)(nil)
+	_ asset.ObjectLister = (*Store)(nil)
+	_ asset.Presigner    = (*Store)(nil)
+)
 
 // Config says how to reach the server.
 type Config struct {
@@ -232,6 +236,45 @@ func (s *Store) Ping(ctx context.Context) error {
 			return asset.Wrap(asset.CodeUnavailable, fmt.Errorf("s3store: bucket %s does not exist", b),
 				"A storage bucket is missing.")
 		}
+	}
+	return nil
+}
+
+// List calls fn with the key and last modification time of every object in
+// bucket, in key order, through ListObjects (1000 keys per request). Only
+// complete objects exist on the server, so a Create in progress (a PUT or an
+// unfinished multipart upload) is never reported. Objects created or deleted
+// while List runs may or may not be reported. A missing bucket lists
+// nothing. An error from fn stops the listing and is returned as is. List
+// fails with ctx's error once ctx is done, with asset.CodeUnavailable when
+// the server is unreachable or failing, and with the server's error
+// otherwise (such as access denied).
+func (s *Store) List(ctx context.Context, bucket string, fn func(key string, modTime time.Time) error) error {
+	lctx, cancel := context.WithCancel(ctx)
+	objects := s.client.ListObjects(lctx, bucket, minio.ListObjectsOptions{Recursive: true})
+	defer func() {
+		// minio-go's lister goroutine only ends once it has handed over
+		// its last entry, so stop it and drain the channel.
+		cancel()
+		for range objects {
+		}
+	}()
+	for o := range objects {
+		if o.Err != nil {
+			err := translate(o.Err, "list "+bucket)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := fn(o.Key, o.LastModified); err != nil {
+			return err
+		}
+	}
+	// minio-go ends the listing silently when ctx is done between pages;
+	// that must not pass for a complete listing.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("s3store: list %s: %w", bucket, err)
 	}
 	return nil
 }

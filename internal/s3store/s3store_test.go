@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
 
 	"assetd/internal/asset"
 	"assetd/internal/asset/storetest"
@@ -241,6 +244,7 @@ func TestUnreachableServer(t *testing.T) {
 		"Ping":   s.Ping(ctx),
 		"Create": s.Create(ctx, "assets", "k.bin", strings.NewReader("x"), 1, ""),
 		"Delete": s.Delete(ctx, "assets", "k.bin"),
+		"List":   s.List(ctx, "assets", func(string, time.Time) error { return nil }),
 	}
 	_, checks["Open"] = s.Open(ctx, "assets", "k.bin")
 	for name, err := range checks {
@@ -298,5 +302,84 @@ func TestMultipartUpload(t *testing.T) {
 	if !bytes.Equal(got, data) || obj.Info().ContentType != "video/mp4" {
 		t.Errorf("read %d bytes (equal: %v) of type %q, want the %d bytes written as video/mp4",
 			len(got), bytes.Equal(got, data), obj.Info().ContentType, len(data))
+	}
+}
+
+// A listing longer than one ListObjects page (1000 keys) must go on to the
+// next pages.
+func TestListPages(t *testing.T) {
+	b := testenv.Bucket()
+	s := newTestStore(t, b)
+	ctx := context.Background()
+	const n = 1005
+	want := map[string]bool{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range n {
+		key := fmt.Sprintf("0193a6-%04d.bin", i)
+		want[key] = true
+		g.Go(func() error { return s.Create(gctx, b, key, strings.NewReader("x"), 1, "") })
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	got := map[string]bool{}
+	err := s.List(ctx, b, func(key string, _ time.Time) error {
+		if got[key] {
+			t.Errorf("List reported %s twice", key)
+		}
+		got[key] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("List reported %d keys, want the %d created", len(got), len(want))
+	}
+}
+
+// The parts of an unfinished multipart upload are on the server, but they are
+// not an object yet.
+func TestListSkipsUnfinishedMultipartUpload(t *testing.T) {
+	b := testenv.Bucket()
+	s := newTestStore(t, b)
+	data := bytes.Repeat([]byte("assetd-multipart"), 20<<16) // 20 MiB: two parts
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Create(context.Background(), b, "big.bin", pr, int64(len(data)), "")
+		pr.Close()
+	}()
+	// minio-go reads a whole 16 MiB part before it uploads it; once it takes
+	// bytes beyond the first part, that part is on its way.
+	const first = 16<<20 + 1<<20
+	if _, err := pw.Write(data[:first]); err != nil {
+		t.Fatalf("store stopped reading: %v (Create: %v)", err, <-done)
+	}
+	uploads := 0
+	for u := range s.client.ListIncompleteUploads(context.Background(), b, "", true) {
+		if u.Err != nil {
+			t.Fatalf("ListIncompleteUploads: %v", u.Err)
+		}
+		uploads++
+	}
+	if uploads != 1 {
+		t.Fatalf("the server holds %d unfinished uploads, want 1: the test no longer checks what it should", uploads)
+	}
+	var keys []string
+	err := s.List(context.Background(), b, func(key string, _ time.Time) error {
+		keys = append(keys, key)
+		return nil
+	})
+	if err != nil || len(keys) != 0 {
+		t.Errorf("List during a multipart upload = %q, %v; want nothing", keys, err)
+	}
+	if _, err := pw.Write(data[first:]); err != nil {
+		t.Fatalf("store stopped reading: %v (Create: %v)", err, <-done)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Create: %v", err)
 	}
 }

@@ -11,7 +11,10 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
+	"slices"
 	"testing"
+	"time"
 
 	"assetd/internal/asset"
 )
@@ -26,9 +29,12 @@ import (
 // A store under test must accept it (for an S3 store, create it up front).
 func OtherBucket(bucket string) string { return bucket + "-b" }
 
-// Run checks the ObjectStore contract. newStore returns a fresh, usable store
-// and a bucket it can write to; the store must also accept
-// OtherBucket(bucket). Subtests run sequentially and each calls newStore.
+// Run checks the ObjectStore contract, and the asset.ObjectLister contract
+// when the store has that power (its subtests skip otherwise). newStore
+// returns a fresh, usable store and a bucket it can write to, which holds no
+// objects yet; the store must also accept OtherBucket(bucket), and must not
+// have MissingBucket(bucket). Subtests run sequentially and each calls
+// newStore.
 func Run(t *testing.T, newStore func(t *testing.T) (store asset.ObjectStore, bucket string)) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		s, b := newStore(t)
@@ -298,6 +304,163 @@ func Run(t *testing.T, newStore func(t *testing.T) (store asset.ObjectStore, buc
 		}
 		assertMissing(t, s, b, "0193a6-cancel.bin")
 	})
+
+	t.Run("List", func(t *testing.T) { runList(t, newStore) })
+}
+
+// MissingBucket returns a bucket name, next to bucket, that the store under
+// test must not have: the listing subtests expect it to list nothing.
+func MissingBucket(bucket string) string { return bucket + "-none" }
+
+// runList checks asset.ObjectLister, for stores that have it.
+func runList(t *testing.T, newStore func(t *testing.T) (asset.ObjectStore, string)) {
+	lister := func(t *testing.T) (asset.ObjectStore, asset.ObjectLister, string) {
+		t.Helper()
+		s, b := newStore(t)
+		l, ok := s.(asset.ObjectLister)
+		if !ok {
+			t.Skipf("%T does not implement asset.ObjectLister", s)
+		}
+		return s, l, b
+	}
+
+	t.Run("Keys", func(t *testing.T) {
+		s, l, b := lister(t)
+		other := OtherBucket(b)
+		if got := list(t, l, b); len(got) != 0 {
+			t.Errorf("List of an empty bucket reported %q", slices.Sorted(maps.Keys(got)))
+		}
+		for _, key := range []string{"0193a6-l1.jpg", "0193a6-l2.png", "0193a6-l3.webp"} {
+			create(t, s, b, key, randomBytes(t, 100), "image/jpeg")
+		}
+		create(t, s, other, "0193a6-l4.jpg", randomBytes(t, 100), "image/jpeg")
+		if err := s.Delete(context.Background(), b, "0193a6-l2.png"); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		got := list(t, l, b)
+		assertKeys(t, got, "0193a6-l1.jpg", "0193a6-l3.webp")
+		// Clocks may differ a little between the test and a server, and the
+		// test may be slow: recent means within the hour.
+		now := time.Now()
+		for key, mod := range got {
+			if mod.Before(now.Add(-time.Hour)) || mod.After(now.Add(time.Hour)) {
+				t.Errorf("List reported %s modified at %v, want about now (%v)", key, mod, now)
+			}
+		}
+		assertKeys(t, list(t, l, other), "0193a6-l4.jpg")
+	})
+
+	t.Run("InProgressCreate", func(t *testing.T) {
+		s, l, b := lister(t)
+		create(t, s, b, "0193a6-done.bin", randomBytes(t, 100), "application/octet-stream")
+		const key = "0193a6-wip.bin"
+		data := randomBytes(t, 4<<20)
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			done <- s.Create(context.Background(), b, key, pr, int64(len(data)), "application/octet-stream")
+			pr.Close()
+		}()
+		// As in NoPartialNewObject, each List runs while the store is in
+		// the middle of writing: neither the key nor anything the store
+		// writes on the way (such as a temporary file) is an object yet.
+		const chunk = 512 << 10
+		for off := 0; off < len(data); off += chunk {
+			if _, err := pw.Write(data[off : off+chunk]); err != nil {
+				t.Fatalf("store stopped reading at %d: %v (Create: %v)", off, err, <-done)
+			}
+			assertKeys(t, list(t, l, b), "0193a6-done.bin")
+		}
+		pw.Close()
+		if err := <-done; err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		assertKeys(t, list(t, l, b), "0193a6-done.bin", key)
+	})
+
+	t.Run("StopsOnError", func(t *testing.T) {
+		s, l, b := lister(t)
+		for _, key := range []string{"0193a6-s1.jpg", "0193a6-s2.jpg", "0193a6-s3.jpg"} {
+			create(t, s, b, key, randomBytes(t, 10), "image/jpeg")
+		}
+		stop := errors.New("enough")
+		calls := 0
+		err := l.List(context.Background(), b, func(string, time.Time) error {
+			calls++
+			return stop
+		})
+		if !errors.Is(err, stop) {
+			t.Errorf("List when fn fails: err = %v, want fn's error", err)
+		}
+		if calls != 1 {
+			t.Errorf("List called fn %d times after it failed the first time, want 1", calls)
+		}
+	})
+
+	t.Run("DeleteWhileListing", func(t *testing.T) {
+		// The sweeper deletes what it is shown while the listing goes on.
+		s, l, b := lister(t)
+		keys := []string{"0193a6-d1.jpg", "0193a6-d2.jpg", "0193a6-d3.jpg", "0193a6-d4.jpg", "0193a6-d5.jpg"}
+		for _, key := range keys {
+			create(t, s, b, key, randomBytes(t, 10), "image/jpeg")
+		}
+		seen := map[string]time.Time{}
+		err := l.List(context.Background(), b, func(key string, mod time.Time) error {
+			seen[key] = mod
+			return s.Delete(context.Background(), b, key)
+		})
+		if err != nil {
+			t.Fatalf("List deleting each object it reports: %v", err)
+		}
+		assertKeys(t, seen, keys...)
+		if got := list(t, l, b); len(got) != 0 {
+			t.Errorf("List after deleting everything reported %q", slices.Sorted(maps.Keys(got)))
+		}
+	})
+
+	t.Run("MissingBucket", func(t *testing.T) {
+		_, l, b := lister(t)
+		if got := list(t, l, MissingBucket(b)); len(got) != 0 {
+			t.Errorf("List of a missing bucket reported %q", slices.Sorted(maps.Keys(got)))
+		}
+	})
+
+	t.Run("Canceled", func(t *testing.T) {
+		s, l, b := lister(t)
+		create(t, s, b, "0193a6-c.jpg", randomBytes(t, 10), "image/jpeg")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := l.List(ctx, b, func(string, time.Time) error { return nil })
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("List with a canceled context: err = %v, want context.Canceled", err)
+		}
+	})
+}
+
+// list returns what l lists in bucket, failing the test on an error or on a
+// key reported twice.
+func list(t *testing.T, l asset.ObjectLister, bucket string) map[string]time.Time {
+	t.Helper()
+	got := map[string]time.Time{}
+	err := l.List(context.Background(), bucket, func(key string, mod time.Time) error {
+		if _, dup := got[key]; dup {
+			t.Errorf("List reported %s twice", key)
+		}
+		got[key] = mod
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("List %s: %v", bucket, err)
+	}
+	return got
+}
+
+func assertKeys(t *testing.T, got map[string]time.Time, want ...string) {
+	t.Helper()
+	keys := slices.Sorted(maps.Keys(got))
+	if !slices.Equal(keys, slices.Sorted(slices.Values(want))) {
+		t.Errorf("List reported %q, want exactly %q", keys, want)
+	}
 }
 
 func create(t *testing.T, s asset.ObjectStore, bucket, key string, data []byte, contentType string) {
