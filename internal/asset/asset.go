@@ -90,11 +90,14 @@ type Variant struct {
 	ID           int64
 	IsOriginal   bool
 	TransformKey string // "" for the original
-	Bucket       string
-	Key          string
-	Attributes   Attributes
-	LQIP         LQIP
-	CreatedAt    time.Time
+	// Transformation is the normalised transformation of a rendition; nil
+	// for the original.
+	Transformation *Transformation
+	Bucket         string
+	Key            string
+	Attributes     Attributes
+	LQIP           LQIP
+	CreatedAt      time.Time
 }
 
 // Asset is one entry at a path, with its variants (the original first).

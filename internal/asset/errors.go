@@ -16,6 +16,7 @@ const (
 	CodeForbidden        Code = "forbidden"              // 403
 	CodeTooLarge         Code = "too_large"              // 413
 	CodeUnsupportedMedia Code = "unsupported_media_type" // 415
+	CodePrecondition     Code = "precondition_failed"    // 412
 	CodeUnprocessable    Code = "unprocessable_content"  // 422
 	CodeUnavailable      Code = "unavailable"            // 503
 	CodeInternal         Code = "internal"               // 500
@@ -50,6 +51,10 @@ func Wrap(code Code, err error, detail string) *Error {
 
 // ErrNotFound is returned by Repository finders when nothing matches.
 var ErrNotFound = &Error{Code: CodeNotFound, Detail: "No asset matches this path and selector."}
+
+// ErrModified is returned by Repository.Update when the entry changed since
+// it was read.
+var ErrModified = &Error{Code: CodePrecondition, Detail: "The entry changed since it was read; fetch it again and retry."}
 
 // CodeOf returns the Code of the first *Error in err's chain, or CodeInternal.
 func CodeOf(err error) Code {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"io"
+	"net/url"
 	"time"
 )
 
@@ -38,58 +39,175 @@ type ObjectInfo struct {
 }
 
 // Repository persists assets. Implementation: sqldb (SQLite and PostgreSQL).
+// Expired entries (ExpiresAt at or before the selection's Now) are invisible
+// to List, Update and Delete.
 type Repository interface {
 	// Create inserts a and its variants, labels and tags in one transaction.
 	// It assigns a.ID, a.EntryID (the next number for a.Path, starting at 0,
 	// never reused, race-free across processes) and the variants' IDs.
 	// a.CreatedAt and a.ModifiedAt are stored as given.
 	Create(ctx context.Context, a *Asset) error
-	// Find returns the entry that q selects, with all its variants, or an
-	// error matching ErrNotFound (errors.Is). Expired entries are never found.
-	Find(ctx context.Context, q FindQuery) (*Asset, error)
-	// Delete removes the entry (path, entryID) with its variants, and in the
-	// same transaction puts each variant's object into the trash. It reports
-	// whether an entry was deleted; a missing entry is not an error.
-	Delete(ctx context.Context, path Path, entryID int64) (bool, error)
+	// List returns the entries that sel selects, with all their variants
+	// (the original first), ordered by sel.Order, newest first, ties broken
+	// by EntryID descending; at most sel.Limit of them (-1: all). Nothing
+	// selected is an empty slice, not an error. sel.Recursive is not used.
+	List(ctx context.Context, sel Selection) ([]*Asset, error)
+	// Update replaces Alt, Labels, Tags, ExpiresAt and ModifiedAt of the
+	// entry (a.Path, a.EntryID), provided its stored ModifiedAt still equals
+	// ifModifiedAt. Errors: ErrNotFound when the entry is gone or expired
+	// (as of a.ModifiedAt), ErrModified when it changed in the meantime.
+	Update(ctx context.Context, a *Asset, ifModifiedAt time.Time) error
+	// Delete removes the entries that sel selects (with sel.Recursive: at
+	// sel.Path and every path below it, on segment boundaries, all of them
+	// regardless of sel.Limit) with their variants, and in the same
+	// transaction puts every variant's object into the trash. It returns how
+	// many entries it deleted; none is not an error.
+	Delete(ctx context.Context, sel Selection) (int, error)
+	// DeleteExpired deletes up to limit entries whose ExpiresAt is at or
+	// before now, as Delete does, and returns how many it deleted.
+	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)
 	// ListTrash returns up to limit objects awaiting deletion, oldest first.
-	ListTrash(ctx context.Context, limit int) ([]TrashedObject, error)
+	ListTrash(ctx context.Context, limit int) ([]ObjectRef, error)
 	// DeleteTrash forgets the trash rows with the given IDs, once their
 	// objects are gone.
 	DeleteTrash(ctx context.Context, ids []int64) error
+	// ListObjects returns up to limit objects that variants reference, with
+	// the variant's ID greater than after, in ID order: a cursor over every
+	// stored object.
+	ListObjects(ctx context.Context, after int64, limit int) ([]ObjectRef, error)
+	// Referenced reports which of keys in bucket a variant or a trash row
+	// still references.
+	Referenced(ctx context.Context, bucket string, keys []string) (map[string]bool, error)
+	// TryLock takes the named lock, shared by every process that uses the
+	// same database, without waiting. When acquired is true the caller must
+	// call release. Background jobs use it so that replicas do not fight.
+	TryLock(ctx context.Context, name string) (release func(), acquired bool, err error)
+	// CreateVariant records v for the entry with row id assetID unless a
+	// variant with v.TransformKey exists already, and assigns v.ID. It
+	// returns the stored variant (v, or the one that was there first) and
+	// whether v was inserted. ErrNotFound when the entry is gone.
+	CreateVariant(ctx context.Context, assetID int64, v *Variant) (stored *Variant, created bool, err error)
+	// CreateJobs records one eager-variant job per profile for entry a
+	// (a.ID, a.Path, a.EntryID), due at once. Jobs go when their entry does.
+	CreateJobs(ctx context.Context, a *Asset, profiles []string) error
+	// ClaimJobs returns up to limit jobs due at or before now, oldest first,
+	// and makes them due again only at now+lease, so that concurrent
+	// claimers (in any process) never get the same job at once.
+	ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Job, error)
+	// RetryJob counts a failed attempt of a job and makes it due at runAfter.
+	RetryJob(ctx context.Context, id int64, runAfter time.Time) error
+	// DeleteJob forgets a job; a missing job is not an error.
+	DeleteJob(ctx context.Context, id int64) error
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 }
 
-// FindQuery selects one entry at Path: EntryID when set, else the newest.
-// Entries whose ExpiresAt is at or before Now are invisible.
-type FindQuery struct {
-	Path    Path
+// Order ranks the entries at a path.
+type Order string
+
+// The orders of entries.
+const (
+	OrderNew      Order = "new"      // by CreatedAt
+	OrderModified Order = "modified" // by ModifiedAt
+)
+
+// Selection picks entries at a path.
+type Selection struct {
+	Path Path
+	// EntryID, when set, selects that entry only (if it matches Labels).
 	EntryID *int64
-	Now     time.Time
+	// Order ranks the entries; "" means OrderNew.
+	Order Order
+	// Labels must all be present with exactly these values.
+	Labels map[string]string
+	// Recursive extends Delete to every path below Path.
+	Recursive bool
+	// Limit bounds how many entries are selected: 1 or more, or -1 for all.
+	// 0 means 1.
+	Limit int
+	// After continues a listing: only entries strictly after this position
+	// in Order are selected.
+	After *Cursor
+	// Now hides entries that expire at or before it.
+	Now time.Time
 }
 
-// TrashedObject is an object whose row is gone and which awaits deletion.
-type TrashedObject struct {
+// Cursor is a position in a listing: the ordering time (CreatedAt for
+// OrderNew, ModifiedAt for OrderModified) and the EntryID of the last entry
+// seen.
+type Cursor struct {
+	At      time.Time
+	EntryID int64
+}
+
+// ObjectRef names a stored object; ID is the row that refers to it.
+type ObjectRef struct {
 	ID     int64
 	Bucket string
 	Key    string
 }
 
+// ObjectLister is an optional power of an ObjectStore: listing a bucket, for
+// the sweeper and for `assetd check`.
+type ObjectLister interface {
+	// List calls fn for every object in bucket, in no particular order,
+	// with its key and last modification time. An error from fn stops the
+	// listing and is returned. A missing bucket lists nothing.
+	List(ctx context.Context, bucket string, fn func(key string, modTime time.Time) error) error
+}
+
+// Presigner is an optional power of an ObjectStore: short-lived URLs that
+// let clients fetch an object directly.
+type Presigner interface {
+	// PresignGet returns a URL that GETs bucket/key for ttl, answering with
+	// contentType when it is not "".
+	PresignGet(ctx context.Context, bucket, key string, ttl time.Duration, contentType string) (*url.URL, error)
+}
+
 // Processor inspects uploaded bytes. Implementation: imaging (libvips).
 type Processor interface {
 	// Inspect identifies the content of the file at name by its magic bytes.
-	// Content that is not one of the image formats is reported as ClassFile
-	// with its sniffed content type and size, and is not an error. Images are
+	// Content that is not one of the image formats, including formats
+	// libvips could read (PDF, SVG, TIFF, BMP, …), is ClassFile with its
+	// sniffed content type and size, and is not an error: the Service
+	// decides from the Policy whether to store it or answer
+	// CodeUnsupportedMedia; such content never reaches libvips. Images are
 	// checked against the pixel, side and frame limits from their header
-	// before any pixel is decoded (CodeUnprocessable), then fully decoded with
-	// fail-on-error (CodeUnprocessable for corrupt or truncated data). Images
-	// of a type libvips could read but assetd does not accept are
-	// CodeUnsupportedMedia. When wantPreview is true the result holds a
+	// before any pixel is decoded (CodeUnprocessable), then fully decoded
+	// with fail-on-error (CodeUnprocessable for corrupt or truncated data).
+	// When wantPreview is true the result holds a
 	// preview of at most 100×100 pixels for placeholders.
 	//
 	// Work is bounded by a worker pool; Inspect waits for a worker until ctx
 	// is done, and then returns CodeUnavailable.
 	Inspect(ctx context.Context, name string, wantPreview bool) (*Inspection, error)
+	// Render applies t to src, the bytes of an image whose attributes are
+	// orig, and encodes the result as t.Format with t.Quality. The result
+	// carries no EXIF, XMP or IPTC metadata but keeps the colour profile.
+	// An animated source stays animated when t.Format is gif or webp; other
+	// outputs use its first page. The source is decoded with the same
+	// fail-on-error and limits as Inspect. Errors: CodeUnprocessable when
+	// the image cannot be rendered or encoded; CodeUnavailable when no
+	// worker became free before ctx was done, or too many renders wait.
+	Render(ctx context.Context, src []byte, orig Attributes, t Transformation, opts RenderOptions) (*Rendering, error)
+}
+
+// RenderOptions tune one Render call.
+type RenderOptions struct {
+	// Preview asks for a preview of the result for placeholders.
+	Preview bool
+	// Background marks work nobody waits for (eager variants): it takes a
+	// worker only when no foreground work is waiting for one.
+	Background bool
+}
+
+// Rendering is an encoded variant.
+type Rendering struct {
+	Data []byte
+	// Attributes describe Data (Size and ContentType included).
+	Attributes Attributes
+	// Preview is at most 100×100, first page; nil unless asked for.
+	Preview image.Image
 }
 
 // Inspection is what a Processor learned about some bytes.

@@ -1,10 +1,10 @@
 package asset
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"log/slog"
 	"mime"
 	"slices"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 )
 
 // Service is the application: it stores entries, finds them, opens their
@@ -24,6 +25,10 @@ type Service struct {
 	placeholders Placeholders
 	fetcher      Fetcher
 	policies     Policies
+	buckets      []string
+	maxSide      int
+	renders      singleflight.Group
+	wake         chan struct{} // wakes RunJobs when jobs were queued
 	tempDir      string
 	now          func() time.Time
 	log          *slog.Logger
@@ -39,9 +44,13 @@ type Deps struct {
 	Placeholders Placeholders
 	Fetcher      Fetcher
 	Policies     Policies
-	TempDir      string
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Buckets lists every bucket the policies name, for the sweeper.
+	Buckets []string
+	// MaxSide is the global limit on a side of a rendered variant.
+	MaxSide int
+	TempDir string
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // NewService returns a Service over d.
@@ -49,8 +58,9 @@ func NewService(d Deps) *Service {
 	s := &Service{
 		repo: d.Repository, store: d.Store, processor: d.Processor,
 		placeholders: d.Placeholders, fetcher: d.Fetcher, policies: d.Policies,
-		tempDir: d.TempDir, now: d.Now, log: d.Logger,
+		buckets: d.Buckets, maxSide: d.MaxSide, tempDir: d.TempDir, now: d.Now, log: d.Logger,
 	}
+	s.wake = make(chan struct{}, 1)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -91,11 +101,15 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Asset, error)
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
+	policy := s.policies.Resolve(req.Path)
 	expiresAt, err := ResolveExpires(req.Metadata.Expires, now)
 	if err != nil {
 		return nil, err
 	}
-	policy := s.policies.Resolve(req.Path)
+	if req.Metadata.Expires == "" && policy.DefaultExpires > 0 {
+		at := now.Add(policy.DefaultExpires)
+		expiresAt = &at
+	}
 	if req.Content.Size() > policy.MaxUploadBytes {
 		return nil, Errorf(CodeTooLarge, "The content is larger than the limit of %d bytes for this path.", policy.MaxUploadBytes)
 	}
@@ -107,15 +121,25 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Asset, error)
 	if err := checkAccepted(policy, inspection.Class, attrs.ContentType); err != nil {
 		return nil, err
 	}
+	content, size, preview := req.Content.Reader(), req.Content.Size(), inspection.Preview
+	if inspection.Class == ClassImage && policy.Preprocessing != nil {
+		r, err := s.preprocess(ctx, req.Content, attrs, policy)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			content, size, attrs, preview = bytes.NewReader(r.Data), int64(len(r.Data)), r.Attributes, r.Preview
+		}
+	}
 	var lqip LQIP
-	if inspection.Class == ClassImage && inspection.Preview != nil && len(policy.LQIP) > 0 {
-		if lqip, err = s.placeholders.Encode(inspection.Preview, policy.LQIP); err != nil {
+	if inspection.Class == ClassImage && preview != nil && len(policy.LQIP) > 0 {
+		if lqip, err = s.placeholders.Encode(preview, policy.LQIP); err != nil {
 			return nil, Wrap(CodeInternal, err, "The placeholders could not be computed.")
 		}
 	}
 
 	key := newObjectKey(attrs)
-	if err := s.store.Create(ctx, policy.Bucket, key, req.Content.Reader(), req.Content.Size(), attrs.ContentType); err != nil {
+	if err := s.store.Create(ctx, policy.Bucket, key, content, size, attrs.ContentType); err != nil {
 		return nil, asUnavailable(err, "The object store could not take the content; try again later.")
 	}
 	a := &Asset{
@@ -136,7 +160,25 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Asset, error)
 		}
 		return nil, asUnavailable(err, "The database could not record the entry; try again later.")
 	}
+	s.enqueueEager(ctx, a, policy.EagerVariants)
 	return a, nil
+}
+
+// preprocess applies the path's preprocessing to an upload. It returns nil
+// when the preprocessing would not change the image.
+func (s *Service) preprocess(ctx context.Context, up *Upload, attrs Attributes, policy Policy) (*Rendering, error) {
+	n, err := Normalize(TransformRequest{Params: policy.Preprocessing}, attrs, Limits{MaxSide: s.maxSide})
+	if err != nil {
+		return nil, Wrap(CodeInternal, err, "The path's preprocessing is invalid.")
+	}
+	if n.Identity {
+		return nil, nil
+	}
+	src, err := io.ReadAll(up.Reader())
+	if err != nil {
+		return nil, Wrap(CodeInternal, err, "The upload could not be read back.")
+	}
+	return s.processor.Render(ctx, src, attrs, n.Transformation, RenderOptions{Preview: len(policy.LQIP) > 0})
 }
 
 // CreateFromURL downloads rawURL with the Fetcher and stores it like an
@@ -159,91 +201,6 @@ func (s *Service) CreateFromURL(ctx context.Context, path Path, rawURL string, m
 		return nil, err
 	}
 	return s.Create(ctx, CreateRequest{Path: path, Metadata: m, Content: up, Source: SourceURL, SourceURL: rawURL})
-}
-
-// Find returns the entry at path selected by entryID (nil for the newest).
-// Errors: ErrNotFound, CodeUnavailable.
-func (s *Service) Find(ctx context.Context, path Path, entryID *int64) (*Asset, error) {
-	a, err := s.repo.Find(ctx, FindQuery{Path: path, EntryID: entryID, Now: s.now().UTC()})
-	if err != nil {
-		return nil, asUnavailable(err, "The database is not reachable; try again later.")
-	}
-	return a, nil
-}
-
-// Open opens the bytes of variant v of an entry. A missing object means a row
-// points at nothing, which the consistency rule forbids: it is CodeInternal.
-func (s *Service) Open(ctx context.Context, v *Variant) (Object, error) {
-	obj, err := s.store.Open(ctx, v.Bucket, v.Key)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, Wrap(CodeInternal, err, "The stored content is missing.")
-	}
-	if err != nil {
-		return nil, asUnavailable(err, "The object store is not reachable; try again later.")
-	}
-	return obj, nil
-}
-
-// Delete deletes the entry (path, entryID), or the newest entry at path when
-// entryID is nil, if it exists; a missing entry is not an error. The rows go first and their objects into the trash in the
-// same transaction; the trash is then emptied on a best-effort basis, and
-// whatever remains is emptied later by EmptyTrash.
-func (s *Service) Delete(ctx context.Context, path Path, entryID *int64) error {
-	if entryID == nil {
-		newest, err := s.Find(ctx, path, nil)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		entryID = &newest.EntryID
-	}
-	deleted, err := s.repo.Delete(ctx, path, *entryID)
-	if err != nil {
-		return asUnavailable(err, "The database is not reachable; try again later.")
-	}
-	if deleted {
-		if _, err := s.EmptyTrash(context.WithoutCancel(ctx)); err != nil {
-			s.log.Warn("trash not emptied; the reaper will retry", "err", err)
-		}
-	}
-	return nil
-}
-
-// trashBatch is how many trashed objects EmptyTrash handles per round.
-const trashBatch = 100
-
-// EmptyTrash deletes the objects in the trash and then their trash rows, until
-// the trash is empty or an error occurs. It returns how many objects it
-// deleted. It is idempotent and safe to run concurrently: deleting an object
-// twice is harmless.
-func (s *Service) EmptyTrash(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		items, err := s.repo.ListTrash(ctx, trashBatch)
-		if err != nil || len(items) == 0 {
-			return total, err
-		}
-		done := make([]int64, 0, len(items))
-		var firstErr error
-		for _, it := range items {
-			if err := s.store.Delete(ctx, it.Bucket, it.Key); err != nil {
-				firstErr = cmpOr(firstErr, err)
-				continue
-			}
-			done = append(done, it.ID)
-		}
-		if len(done) > 0 {
-			if err := s.repo.DeleteTrash(ctx, done); err != nil {
-				return total, err
-			}
-		}
-		total += len(done)
-		if firstErr != nil {
-			return total, firstErr
-		}
-	}
 }
 
 // Ready reports whether the database and the object store are reachable.

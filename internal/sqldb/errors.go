@@ -96,3 +96,15 @@ func isUnavailable(err error) bool {
 	}
 	return false
 }
+
+// isForeignKeyViolation reports whether err is a row referring to a row
+// that does not exist, such as a variant or job of an entry deleted
+// meanwhile.
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var liteErr sqlite3.Error
+	return errors.As(err, &liteErr) && liteErr.ExtendedCode == sqlite3.ErrConstraintForeignKey
+}

@@ -11,6 +11,20 @@
 // upsert on the path's counter row serialises creates at one path on
 // PostgreSQL (a row lock) and on SQLite (every transaction begins
 // IMMEDIATE), so no retry is ever needed and entry ids have no gaps.
+// Deletes lock the rows they select with a no-op UPDATE … RETURNING before
+// reading their variants, which both databases accept (SELECT … FOR UPDATE
+// is PostgreSQL's alone). Where a row lock of another strength is needed,
+// CreateVariant's FOR SHARE and ClaimJobs' FOR UPDATE SKIP LOCKED, the
+// clause is added on PostgreSQL only: SQLite's IMMEDIATE transactions
+// already serialise every writer.
+//
+// Expired entries are invisible to List, Update and Delete; only
+// DeleteExpired removes them.
+//
+// # Locks
+//
+// TryLock is a PostgreSQL advisory lock, shared by all processes; on SQLite,
+// which one process serves, it is a lock in this process.
 //
 // Times are stored as UTC text of fixed width with microseconds (see package
 // migrations): times are truncated to the microsecond on the way in and
@@ -33,6 +47,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -65,10 +80,16 @@ const (
 const sqliteBusyTimeout = 10 * time.Second
 
 // DB is an asset.Repository backed by SQLite or PostgreSQL. It is safe for
-// concurrent use, also by several processes sharing one database.
+// concurrent use, also by several processes sharing one database (but see
+// TryLock on SQLite).
 type DB struct {
-	gorm *gorm.DB
-	sql  *sql.DB
+	gorm   *gorm.DB
+	sql    *sql.DB
+	driver string // DriverSQLite or DriverPostgres
+
+	// The locks TryLock holds on SQLite, by name.
+	locksMu sync.Mutex
+	locks   map[string]bool
 }
 
 var _ asset.Repository = (*DB)(nil)
@@ -124,7 +145,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{gorm: g, sql: sqlDB}
+	db := &DB{gorm: g, sql: sqlDB, driver: driver, locks: map[string]bool{}}
 
 	if err := db.Ping(ctx); err != nil {
 		sqlDB.Close()

@@ -74,8 +74,8 @@ func TestMigrations(t *testing.T) {
 			}
 			db.Close()
 			db = open(t, b.driver, dsn)
-			if _, err := db.Find(ctx, asset.FindQuery{Path: "keep", Now: time.Now()}); err != nil {
-				t.Fatalf("Find after reopening: %v", err)
+			if got, err := db.List(ctx, asset.Selection{Path: "keep", Now: time.Now()}); err != nil || len(got) != 1 {
+				t.Fatalf("List after reopening = %v, %v; want the entry", got, err)
 			}
 
 			// Every Down undoes its Up: all the way down and up again works.
@@ -86,14 +86,14 @@ func TestMigrations(t *testing.T) {
 			if _, err := p.DownTo(ctx, 0); err != nil {
 				t.Fatalf("migrate down: %v", err)
 			}
-			if _, err := db.Find(ctx, asset.FindQuery{Path: "keep", Now: time.Now()}); asset.CodeOf(err) != asset.CodeInternal {
-				t.Fatalf("Find with the tables dropped = %v; want an internal error", err)
+			if _, err := db.List(ctx, asset.Selection{Path: "keep", Now: time.Now()}); asset.CodeOf(err) != asset.CodeInternal {
+				t.Fatalf("List with the tables dropped = %v; want an internal error", err)
 			}
 			if res, err := migrate(ctx, db.sql, b.dialect); err != nil || len(res) == 0 {
 				t.Fatalf("migrate up again applied %v, err %v; want the migrations", res, err)
 			}
-			if _, err := db.Find(ctx, asset.FindQuery{Path: "keep", Now: time.Now()}); err != asset.ErrNotFound {
-				t.Fatalf("Find on the fresh schema = %v; want ErrNotFound", err)
+			if got, err := db.List(ctx, asset.Selection{Path: "keep", Now: time.Now()}); err != nil || len(got) != 0 {
+				t.Fatalf("List on the fresh schema = %v, %v; want nothing", got, err)
 			}
 		})
 	}
@@ -122,7 +122,7 @@ func TestTimesStoredAsUTC(t *testing.T) {
 			if created != want || expires != want {
 				t.Fatalf("stored created_at %q, expires_at %q; want %q (UTC, microseconds)", created, expires, want)
 			}
-			// Create reports the times as stored, so they equal what Find returns.
+			// Create reports the times as stored, so they equal what List returns.
 			stored := time.Date(2026, 3, 1, 5, 0, 0, 123456000, time.UTC)
 			if a.CreatedAt != stored || *a.ExpiresAt != stored || a.Variants[0].CreatedAt != stored {
 				t.Fatalf("Create left times %v, %v, %v; want %v", a.CreatedAt, *a.ExpiresAt, a.Variants[0].CreatedAt, stored)
@@ -188,8 +188,8 @@ func TestErrorsHideSQL(t *testing.T) {
 		t.Fatalf("a failed Create assigned ID %d", a.ID)
 	}
 	// The transaction rolled back: the entry is not half there.
-	if _, err := db.Find(context.Background(), asset.FindQuery{Path: "p", Now: time.Now()}); err != asset.ErrNotFound {
-		t.Fatalf("Find after a failed Create = %v; want ErrNotFound", err)
+	if got, err := db.List(context.Background(), asset.Selection{Path: "p", Now: time.Now()}); err != nil || len(got) != 0 {
+		t.Fatalf("List after a failed Create = %v, %v; want nothing", got, err)
 	}
 }
 
@@ -228,15 +228,81 @@ func TestPostgresSessionTimeZone(t *testing.T) {
 	if err := db.Create(ctx, a); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	got, err := db.Find(ctx, asset.FindQuery{Path: "tz", Now: at.Add(59 * time.Minute)})
-	if err != nil {
-		t.Fatalf("Find before expiry: %v", err)
+	list, err := db.List(ctx, asset.Selection{Path: "tz", Now: at.Add(59 * time.Minute)})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("List before expiry = %v, %v; want the entry", list, err)
 	}
+	got := list[0]
 	if got.CreatedAt != at || *got.ExpiresAt != at.Add(time.Hour) || got.Variants[0].CreatedAt != at {
 		t.Fatalf("times came back as %v, %v, %v; want %v (+1h)", got.CreatedAt, *got.ExpiresAt, got.Variants[0].CreatedAt, at)
 	}
-	if _, err := db.Find(ctx, asset.FindQuery{Path: "tz", Now: at.Add(time.Hour)}); err != asset.ErrNotFound {
-		t.Fatalf("Find at expiry = %v; want ErrNotFound", err)
+	if list, err := db.List(ctx, asset.Selection{Path: "tz", Now: at.Add(time.Hour)}); err != nil || len(list) != 0 {
+		t.Fatalf("List at expiry = %v, %v; want nothing", list, err)
+	}
+	// Cursors and updates compare times in the session's zone too.
+	if list, err := db.List(ctx, asset.Selection{Path: "tz", Now: at, After: &asset.Cursor{At: at, EntryID: 1}}); err != nil || len(list) != 1 {
+		t.Fatalf("List after a cursor at the entry's time and a higher entry id = %v, %v; want the entry", list, err)
+	}
+	if err := db.Update(ctx, &asset.Asset{Path: "tz", ModifiedAt: at.Add(time.Minute)}, at); err != nil {
+		t.Fatalf("Update if modified at the stored time: %v", err)
+	}
+}
+
+// TryLock on PostgreSQL is shared by every process that uses the database:
+// two repositories (as two processes would) exclude each other, and a lock
+// is released when its holder's connection closes.
+func TestPostgresLockAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.PostgresDSN(t)
+	first, second := open(t, DriverPostgres, dsn), open(t, DriverPostgres, dsn)
+
+	release, ok, err := first.TryLock(ctx, "sweeper")
+	if err != nil || !ok {
+		t.Fatalf("first TryLock = %v, %v; want acquired", ok, err)
+	}
+	if _, ok, err := second.TryLock(ctx, "sweeper"); err != nil || ok {
+		t.Fatalf("TryLock from another process while held = %v, %v; want not acquired", ok, err)
+	}
+	release()
+	release2, ok, err := second.TryLock(ctx, "sweeper")
+	if err != nil || !ok {
+		t.Fatalf("TryLock from another process after release = %v, %v; want acquired", ok, err)
+	}
+	// The holder dies without releasing (its backend is killed, as when its
+	// process crashes): its session, and with it the lock, end.
+	var killed bool
+	if err := first.sql.QueryRowContext(ctx, `SELECT pg_terminate_backend(pid, 30000) FROM pg_locks
+		WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).
+		Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminating the holder = %v, %v", killed, err)
+	}
+	// Releasing on a dead connection neither panics nor blocks.
+	release2()
+	if release, ok, err := first.TryLock(ctx, "sweeper"); err != nil || !ok {
+		t.Fatalf("TryLock after the holder's connections closed = %v, %v; want acquired", ok, err)
+	} else {
+		release()
+	}
+	// Released locks went back to the pool unlocked: every pooled
+	// connection can take the lock again.
+	var held int
+	if err := first.sql.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&held); err != nil || held != 0 {
+		t.Fatalf("advisory locks held after every release = %d, %v; want 0", held, err)
+	}
+}
+
+func TestTryLockCancelled(t *testing.T) {
+	db := open(t, DriverSQLite, filepath.Join(t.TempDir(), "a.db"))
+	release, ok, err := db.TryLock(context.Background(), "x")
+	if err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v; want acquired", ok, err)
+	}
+	defer release()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, ok, err := db.TryLock(ctx, "y"); ok || asset.CodeOf(err) != asset.CodeUnavailable {
+		t.Fatalf("TryLock with a cancelled context = %v, %v; want CodeUnavailable", ok, err)
 	}
 }
 

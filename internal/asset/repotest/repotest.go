@@ -5,7 +5,6 @@ package repotest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -24,7 +23,7 @@ const Concurrency = 200
 // Run runs the contract as subtests of t. newRepo must return a fresh, empty
 // repository each time it is called; it may register cleanups on its t.
 func Run(t *testing.T, newRepo func(t *testing.T) asset.Repository) {
-	t.Run("CreateThenFindNewestAndByID", func(t *testing.T) { testCreateFind(t, newRepo(t)) })
+	t.Run("CreateThenListNewestAndByID", func(t *testing.T) { testCreateList(t, newRepo(t)) })
 	t.Run("RoundTripEveryField", func(t *testing.T) { testRoundTrip(t, newRepo(t)) })
 	t.Run("EmptyLabelsAndTagsAreNotNil", func(t *testing.T) { testEmpty(t, newRepo(t)) })
 	t.Run("EntryIDsCountPerPath", func(t *testing.T) { testEntryIDs(t, newRepo(t)) })
@@ -32,11 +31,37 @@ func Run(t *testing.T, newRepo func(t *testing.T) asset.Repository) {
 	t.Run("EntryIDsAreNeverReused", func(t *testing.T) { testNeverReused(t, newRepo(t)) })
 	t.Run("ConcurrentCreatesToOnePath", func(t *testing.T) { testConcurrent(t, newRepo(t)) })
 	t.Run("ExpiredEntriesAreInvisible", func(t *testing.T) { testExpiry(t, newRepo(t)) })
-	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newRepo(t)) })
+	t.Run("NothingSelected", func(t *testing.T) { testNotFound(t, newRepo(t)) })
 	t.Run("DeleteMovesObjectsToTrash", func(t *testing.T) { testDeleteTrash(t, newRepo(t)) })
 	t.Run("TrashIsOldestFirstAndLimited", func(t *testing.T) { testTrashOrder(t, newRepo(t)) })
 	t.Run("DeleteMissingEntry", func(t *testing.T) { testDeleteMissing(t, newRepo(t)) })
 	t.Run("ConcurrentDeletesOfOneEntry", func(t *testing.T) { testConcurrentDelete(t, newRepo(t)) })
+	t.Run("ListOrdersNewAndModified", func(t *testing.T) { testListOrders(t, newRepo(t)) })
+	t.Run("ListLimits", func(t *testing.T) { testListLimits(t, newRepo(t)) })
+	t.Run("CursorPaginationIsStable", func(t *testing.T) { testCursor(t, newRepo(t)) })
+	t.Run("LabelFilters", func(t *testing.T) { testLabelFilters(t, newRepo(t)) })
+	t.Run("UpdateReplacesFields", func(t *testing.T) { testUpdate(t, newRepo(t)) })
+	t.Run("UpdateStaleIsModified", func(t *testing.T) { testUpdateStale(t, newRepo(t)) })
+	t.Run("UpdateNotFound", func(t *testing.T) { testUpdateNotFound(t, newRepo(t)) })
+	t.Run("ConcurrentUpdatesFromOneRead", func(t *testing.T) { testConcurrentUpdate(t, newRepo(t)) })
+	t.Run("DeleteNewestByOrder", func(t *testing.T) { testDeleteNewest(t, newRepo(t)) })
+	t.Run("DeleteWithLabels", func(t *testing.T) { testDeleteLabels(t, newRepo(t)) })
+	t.Run("DeleteRecursiveOnSegmentBoundaries", func(t *testing.T) { testDeleteRecursive(t, newRepo(t)) })
+	t.Run("DeleteLeavesExpiredToDeleteExpired", func(t *testing.T) { testDeleteSkipsExpired(t, newRepo(t)) })
+	t.Run("DeleteExpired", func(t *testing.T) { testDeleteExpired(t, newRepo(t)) })
+	t.Run("ListObjectsPages", func(t *testing.T) { testListObjects(t, newRepo(t)) })
+	t.Run("Referenced", func(t *testing.T) { testReferenced(t, newRepo(t)) })
+	t.Run("TryLock", func(t *testing.T) { testTryLock(t, newRepo(t)) })
+	t.Run("ConcurrentTryLock", func(t *testing.T) { testConcurrentTryLock(t, newRepo(t)) })
+	t.Run("CreateVariant", func(t *testing.T) { testCreateVariant(t, newRepo(t)) })
+	t.Run("ConcurrentCreateVariant", func(t *testing.T) { testConcurrentCreateVariant(t, newRepo(t)) })
+	t.Run("CreateVariantOfDeletedEntry", func(t *testing.T) { testCreateVariantGoneEntry(t, newRepo(t)) })
+	t.Run("DeleteTrashesEveryVariant", func(t *testing.T) { testDeleteTrashesVariants(t, newRepo(t)) })
+	t.Run("JobsClaimAndLease", func(t *testing.T) { testJobsClaimAndLease(t, newRepo(t)) })
+	t.Run("JobsOldestFirst", func(t *testing.T) { testJobsOldestFirst(t, newRepo(t)) })
+	t.Run("JobsRetryAndDelete", func(t *testing.T) { testJobsRetryAndDelete(t, newRepo(t)) })
+	t.Run("JobsGoWithTheirEntry", func(t *testing.T) { testJobsGoWithEntry(t, newRepo(t)) })
+	t.Run("ConcurrentClaimJobs", func(t *testing.T) { testConcurrentClaims(t, newRepo(t)) })
 	t.Run("Ping", func(t *testing.T) {
 		if err := newRepo(t).Ping(context.Background()); err != nil {
 			t.Fatalf("Ping: %v", err)
@@ -75,27 +100,61 @@ func create(t *testing.T, r asset.Repository, a *asset.Asset) *asset.Asset {
 	return a
 }
 
-func find(t *testing.T, r asset.Repository, q asset.FindQuery) *asset.Asset {
+// list returns what sel selects, with Now defaulting to base.
+func list(t *testing.T, r asset.Repository, sel asset.Selection) []*asset.Asset {
 	t.Helper()
-	if q.Now.IsZero() {
-		q.Now = base
+	if sel.Now.IsZero() {
+		sel.Now = base
 	}
-	a, err := r.Find(context.Background(), q)
+	got, err := r.List(context.Background(), sel)
 	if err != nil {
-		t.Fatalf("Find(%s, entry %v): %v", q.Path, entryText(q.EntryID), err)
+		t.Fatalf("List(%+v): %v", sel, err)
 	}
-	return a
+	if got == nil {
+		t.Fatalf("List(%+v) = nil; want a non-nil slice", sel)
+	}
+	return got
 }
 
-func wantNotFound(t *testing.T, r asset.Repository, q asset.FindQuery) {
+// find returns the one entry that sel (with Limit 1) selects.
+func find(t *testing.T, r asset.Repository, sel asset.Selection) *asset.Asset {
 	t.Helper()
-	if q.Now.IsZero() {
-		q.Now = base
+	sel.Limit = 1
+	got := list(t, r, sel)
+	if len(got) != 1 {
+		t.Fatalf("List(%s, entry %v) = %d entries; want 1", sel.Path, entryText(sel.EntryID), len(got))
 	}
-	a, err := r.Find(context.Background(), q)
-	if !errors.Is(err, asset.ErrNotFound) {
-		t.Fatalf("Find(%s, entry %v) = %+v, %v; want asset.ErrNotFound", q.Path, entryText(q.EntryID), a, err)
+	return got[0]
+}
+
+// wantNotFound checks that sel selects nothing.
+func wantNotFound(t *testing.T, r asset.Repository, sel asset.Selection) {
+	t.Helper()
+	if got := list(t, r, sel); len(got) != 0 {
+		t.Fatalf("List(%s, entry %v) = entries %v; want none", sel.Path, entryText(sel.EntryID), entryIDs(got))
 	}
+}
+
+// remove deletes what sel selects, with Now defaulting to base.
+func remove(t *testing.T, r asset.Repository, sel asset.Selection) int {
+	t.Helper()
+	if sel.Now.IsZero() {
+		sel.Now = base
+	}
+	n, err := r.Delete(context.Background(), sel)
+	if err != nil {
+		t.Fatalf("Delete(%+v): %v", sel, err)
+	}
+	return n
+}
+
+// entryIDs returns the entry ids of assets, in order.
+func entryIDs(assets []*asset.Asset) []int64 {
+	ids := make([]int64, len(assets))
+	for i, a := range assets {
+		ids[i] = a.EntryID
+	}
+	return ids
 }
 
 func entryText(id *int64) string {
@@ -107,18 +166,26 @@ func entryText(id *int64) string {
 
 func ptr[T any](v T) *T { return &v }
 
-func testCreateFind(t *testing.T, r asset.Repository) {
+// update calls Update and fails the test on an error.
+func update(t *testing.T, r asset.Repository, a *asset.Asset, ifModifiedAt time.Time) {
+	t.Helper()
+	if err := r.Update(context.Background(), a, ifModifiedAt); err != nil {
+		t.Fatalf("Update(%s, entry %d): %v", a.Path, a.EntryID, err)
+	}
+}
+
+func testCreateList(t *testing.T, r asset.Repository) {
 	first := create(t, r, newAsset("users/42/avatar", "first"))
 	second := create(t, r, newAsset("users/42/avatar", "second"))
 	if first.ID == second.ID {
 		t.Fatalf("two entries got the same row id %d", first.ID)
 	}
 
-	newest := find(t, r, asset.FindQuery{Path: "users/42/avatar"})
+	newest := find(t, r, asset.Selection{Path: "users/42/avatar"})
 	if newest.EntryID != 1 || newest.Alt != "second" || newest.ID != second.ID {
 		t.Fatalf("newest = entry %d %q (row %d); want entry 1 \"second\" (row %d)", newest.EntryID, newest.Alt, newest.ID, second.ID)
 	}
-	byID := find(t, r, asset.FindQuery{Path: "users/42/avatar", EntryID: ptr[int64](0)})
+	byID := find(t, r, asset.Selection{Path: "users/42/avatar", EntryID: ptr[int64](0)})
 	if byID.EntryID != 0 || byID.Alt != "first" || byID.ID != first.ID {
 		t.Fatalf("entry 0 = entry %d %q (row %d); want entry 0 \"first\" (row %d)", byID.EntryID, byID.Alt, byID.ID, first.ID)
 	}
@@ -142,7 +209,7 @@ func testRoundTrip(t *testing.T, r asset.Repository) {
 		ModifiedAt: base.Add(90*time.Second + 1*time.Microsecond),
 		ExpiresAt:  &expires,
 		Variants: []asset.Variant{
-			// The original is given second: Find must still return it first.
+			// The original is given second: List must still return it first.
 			{
 				TransformKey: "f=webp&w=100",
 				Bucket:       "derived",
@@ -184,7 +251,7 @@ func testRoundTrip(t *testing.T, r asset.Repository) {
 	want.Variants[0].CreatedAt = utc.Add(-time.Microsecond)
 	want.Variants[1].CreatedAt = utc.Add(time.Second)
 
-	got := find(t, r, asset.FindQuery{Path: "products/shoe-1"})
+	got := find(t, r, asset.Selection{Path: "products/shoe-1"})
 	if !reflect.DeepEqual(*got, want) {
 		t.Fatalf("round trip differs:\n got %+v\nwant %+v", *got, want)
 	}
@@ -200,7 +267,7 @@ func testEmpty(t *testing.T, r asset.Repository) {
 	a := newAsset("empty", "x")
 	a.Labels, a.Tags = nil, nil
 	create(t, r, a)
-	got := find(t, r, asset.FindQuery{Path: "empty"})
+	got := find(t, r, asset.Selection{Path: "empty"})
 	if got.Labels == nil || len(got.Labels) != 0 {
 		t.Errorf("Labels = %#v; want an empty, non-nil map", got.Labels)
 	}
@@ -223,7 +290,7 @@ func testEntryIDs(t *testing.T, r asset.Repository) {
 		}
 	}
 	for path, newest := range map[string]int64{"a": 2, "b": 1, "a/b": 1} {
-		if got := find(t, r, asset.FindQuery{Path: asset.Path(path)}); got.EntryID != newest || got.Path != asset.Path(path) {
+		if got := find(t, r, asset.Selection{Path: asset.Path(path)}); got.EntryID != newest || got.Path != asset.Path(path) {
 			t.Errorf("newest at %q = %s entry %d; want entry %d", path, got.Path, got.EntryID, newest)
 		}
 	}
@@ -235,30 +302,29 @@ func testCaseSensitive(t *testing.T, r asset.Repository) {
 	if upper.EntryID != 0 || lower.EntryID != 0 {
 		t.Fatalf("entry ids %d and %d; want 0 for both paths", upper.EntryID, lower.EntryID)
 	}
-	if got := find(t, r, asset.FindQuery{Path: "Users/X"}); got.Alt != "upper" {
-		t.Errorf("Find(Users/X) = %q; want \"upper\"", got.Alt)
+	if got := find(t, r, asset.Selection{Path: "Users/X"}); got.Alt != "upper" {
+		t.Errorf("List(Users/X) = %q; want \"upper\"", got.Alt)
 	}
-	if got := find(t, r, asset.FindQuery{Path: "users/x"}); got.Alt != "lower" {
-		t.Errorf("Find(users/x) = %q; want \"lower\"", got.Alt)
+	if got := find(t, r, asset.Selection{Path: "users/x"}); got.Alt != "lower" {
+		t.Errorf("List(users/x) = %q; want \"lower\"", got.Alt)
 	}
-	wantNotFound(t, r, asset.FindQuery{Path: "USERS/X"})
+	wantNotFound(t, r, asset.Selection{Path: "USERS/X"})
 }
 
 func testNeverReused(t *testing.T, r asset.Repository) {
 	for range 3 {
 		create(t, r, newAsset("reuse", "x"))
 	}
-	ok, err := r.Delete(context.Background(), "reuse", 2)
-	if err != nil || !ok {
-		t.Fatalf("Delete(reuse, 2) = %v, %v; want true, nil", ok, err)
+	if n := remove(t, r, asset.Selection{Path: "reuse", EntryID: ptr[int64](2)}); n != 1 {
+		t.Fatalf("Delete(reuse, entry 2) = %d; want 1", n)
 	}
-	if got := find(t, r, asset.FindQuery{Path: "reuse"}); got.EntryID != 1 {
+	if got := find(t, r, asset.Selection{Path: "reuse"}); got.EntryID != 1 {
 		t.Fatalf("newest after deleting entry 2 = %d; want 1", got.EntryID)
 	}
 	if a := create(t, r, newAsset("reuse", "y")); a.EntryID != 3 {
 		t.Fatalf("entry id after deleting the newest = %d; want 3 (ids are never reused)", a.EntryID)
 	}
-	wantNotFound(t, r, asset.FindQuery{Path: "reuse", EntryID: ptr[int64](2)})
+	wantNotFound(t, r, asset.Selection{Path: "reuse", EntryID: ptr[int64](2)})
 }
 
 func testConcurrent(t *testing.T, r asset.Repository) {
@@ -289,7 +355,7 @@ func testConcurrent(t *testing.T, r asset.Repository) {
 			t.Fatalf("entry ids of %d concurrent creates = %v; want exactly 0..%d", Concurrency, ids, Concurrency-1)
 		}
 	}
-	if got := find(t, r, asset.FindQuery{Path: "hot/path"}); got.EntryID != Concurrency-1 {
+	if got := find(t, r, asset.Selection{Path: "hot/path"}); got.EntryID != Concurrency-1 {
 		t.Fatalf("newest = %d; want %d", got.EntryID, Concurrency-1)
 	}
 }
@@ -306,37 +372,45 @@ func testExpiry(t *testing.T, r asset.Repository) {
 	}
 
 	// Entry 2 expires exactly now: at or before Now is invisible.
-	wantNotFound(t, r, asset.FindQuery{Path: "exp", EntryID: ptr[int64](2), Now: now})
-	if got := find(t, r, asset.FindQuery{Path: "exp", Now: now}); got.EntryID != 1 {
+	wantNotFound(t, r, asset.Selection{Path: "exp", EntryID: ptr[int64](2), Now: now})
+	if got := find(t, r, asset.Selection{Path: "exp", Now: now}); got.EntryID != 1 {
 		t.Fatalf("newest visible = entry %d; want 1 (entry 2 has expired)", got.EntryID)
 	}
-	if got := find(t, r, asset.FindQuery{Path: "exp", Now: now.Add(-time.Microsecond)}); got.EntryID != 2 {
+	if got := find(t, r, asset.Selection{Path: "exp", Now: now.Add(-time.Microsecond)}); got.EntryID != 2 {
 		t.Fatalf("newest a microsecond before entry 2 expires = entry %d; want 2", got.EntryID)
 	}
 	later2 := now.Add(2 * time.Hour)
-	wantNotFound(t, r, asset.FindQuery{Path: "exp", EntryID: ptr[int64](1), Now: later2})
-	if got := find(t, r, asset.FindQuery{Path: "exp", Now: later2}); got.EntryID != 0 {
+	wantNotFound(t, r, asset.Selection{Path: "exp", EntryID: ptr[int64](1), Now: later2})
+	if got := find(t, r, asset.Selection{Path: "exp", Now: later2}); got.EntryID != 0 {
 		t.Fatalf("newest visible two hours later = entry %d; want 0", got.EntryID)
+	}
+
+	if got := entryIDs(list(t, r, asset.Selection{Path: "exp", Now: now, Limit: -1})); !slices.Equal(got, []int64{1, 0}) {
+		t.Fatalf("all visible entries = %v; want [1 0] (entry 2 has expired)", got)
+	}
+	if got := entryIDs(list(t, r, asset.Selection{Path: "exp", Now: now, Order: asset.OrderModified, Limit: -1})); !slices.Equal(got, []int64{1, 0}) {
+		t.Fatalf("all visible entries by modification = %v; want [1 0] (entry 2 has expired)", got)
 	}
 
 	only := newAsset("exp-only", "gone")
 	only.ExpiresAt = ptr(now.Add(-time.Second))
 	create(t, r, only)
-	wantNotFound(t, r, asset.FindQuery{Path: "exp-only", Now: now})
+	wantNotFound(t, r, asset.Selection{Path: "exp-only", Now: now})
 }
 
 func testNotFound(t *testing.T, r asset.Repository) {
-	wantNotFound(t, r, asset.FindQuery{Path: "nothing/here"})
+	// Nothing selected is an empty slice, not an error (list checks both).
+	wantNotFound(t, r, asset.Selection{Path: "nothing/here"})
 	create(t, r, newAsset("something", "x"))
-	wantNotFound(t, r, asset.FindQuery{Path: "something", EntryID: ptr[int64](1)})
-	wantNotFound(t, r, asset.FindQuery{Path: "something", EntryID: ptr[int64](-1)})
-	wantNotFound(t, r, asset.FindQuery{Path: "somethin"})
-	wantNotFound(t, r, asset.FindQuery{Path: "something/else"})
+	wantNotFound(t, r, asset.Selection{Path: "something", EntryID: ptr[int64](1)})
+	wantNotFound(t, r, asset.Selection{Path: "something", EntryID: ptr[int64](-1)})
+	wantNotFound(t, r, asset.Selection{Path: "somethin"})
+	wantNotFound(t, r, asset.Selection{Path: "something/else"})
 }
 
 type object struct{ bucket, key string }
 
-func listTrash(t *testing.T, r asset.Repository, limit int) ([]asset.TrashedObject, []object) {
+func listTrash(t *testing.T, r asset.Repository, limit int) ([]asset.ObjectRef, []object) {
 	t.Helper()
 	trash, err := r.ListTrash(context.Background(), limit)
 	if err != nil {
@@ -362,12 +436,11 @@ func testDeleteTrash(t *testing.T, r asset.Repository) {
 	if trash, _ := listTrash(t, r, 100); len(trash) != 0 {
 		t.Fatalf("trash before any delete = %+v; want empty", trash)
 	}
-	ok, err := r.Delete(context.Background(), "del", 0)
-	if err != nil || !ok {
-		t.Fatalf("Delete(del, 0) = %v, %v; want true, nil", ok, err)
+	if n := remove(t, r, asset.Selection{Path: "del", EntryID: ptr[int64](0)}); n != 1 {
+		t.Fatalf("Delete(del, entry 0) = %d; want 1", n)
 	}
-	wantNotFound(t, r, asset.FindQuery{Path: "del", EntryID: ptr[int64](0)})
-	if got := find(t, r, asset.FindQuery{Path: "del"}); got.ID != keep.ID {
+	wantNotFound(t, r, asset.Selection{Path: "del", EntryID: ptr[int64](0)})
+	if got := find(t, r, asset.Selection{Path: "del"}); got.ID != keep.ID {
 		t.Fatalf("the other entry at the path is gone or changed: %+v", got)
 	}
 
@@ -415,8 +488,8 @@ func testTrashOrder(t *testing.T, r asset.Repository) {
 	create(t, r, first)
 	create(t, r, second)
 	for _, p := range []asset.Path{"order/first", "order/second"} {
-		if ok, err := r.Delete(context.Background(), p, 0); err != nil || !ok {
-			t.Fatalf("Delete(%s, 0) = %v, %v; want true, nil", p, ok, err)
+		if n := remove(t, r, asset.Selection{Path: p, EntryID: ptr[int64](0)}); n != 1 {
+			t.Fatalf("Delete(%s, entry 0) = %d; want 1", p, n)
 		}
 	}
 	_, objects := listTrash(t, r, 100)
@@ -432,15 +505,16 @@ func testTrashOrder(t *testing.T, r asset.Repository) {
 }
 
 func testDeleteMissing(t *testing.T, r asset.Repository) {
-	ok, err := r.Delete(context.Background(), "missing", 0)
-	if err != nil || ok {
-		t.Fatalf("Delete of a missing entry = %v, %v; want false, nil", ok, err)
+	if n := remove(t, r, asset.Selection{Path: "missing", EntryID: ptr[int64](0)}); n != 0 {
+		t.Fatalf("Delete of a missing entry = %d; want 0", n)
+	}
+	if n := remove(t, r, asset.Selection{Path: "missing", Limit: -1, Recursive: true}); n != 0 {
+		t.Fatalf("recursive Delete of a missing path = %d; want 0", n)
 	}
 	create(t, r, newAsset("once", "x"))
-	for i, want := range []bool{true, false} {
-		ok, err := r.Delete(context.Background(), "once", 0)
-		if err != nil || ok != want {
-			t.Fatalf("Delete #%d of once/0 = %v, %v; want %v, nil", i+1, ok, err, want)
+	for i, want := range []int{1, 0} {
+		if n := remove(t, r, asset.Selection{Path: "once", EntryID: ptr[int64](0)}); n != want {
+			t.Fatalf("Delete #%d of once/0 = %d; want %d", i+1, n, want)
 		}
 	}
 	if trash, _ := listTrash(t, r, 100); len(trash) != 1 {
@@ -451,7 +525,7 @@ func testDeleteMissing(t *testing.T, r asset.Repository) {
 func testConcurrentDelete(t *testing.T, r asset.Repository) {
 	const n = 8
 	create(t, r, newAsset("race", "x"))
-	results := make([]bool, n)
+	results := make([]int, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -460,7 +534,7 @@ func testConcurrentDelete(t *testing.T, r asset.Repository) {
 		go func() {
 			defer wg.Done()
 			<-start
-			results[i], errs[i] = r.Delete(context.Background(), "race", 0)
+			results[i], errs[i] = r.Delete(context.Background(), asset.Selection{Path: "race", EntryID: ptr[int64](0), Now: base})
 		}()
 	}
 	close(start)
@@ -470,12 +544,10 @@ func testConcurrentDelete(t *testing.T, r asset.Repository) {
 		if errs[i] != nil {
 			t.Fatalf("concurrent Delete %d: %v", i, errs[i])
 		}
-		if results[i] {
-			deleted++
-		}
+		deleted += results[i]
 	}
 	if deleted != 1 {
-		t.Fatalf("%d of %d concurrent deletes of one entry reported true; want exactly 1", deleted, n)
+		t.Fatalf("%d of %d concurrent deletes of one entry counted it; want exactly 1", deleted, n)
 	}
 	if trash, _ := listTrash(t, r, 100); len(trash) != 1 {
 		t.Fatalf("trash = %+v; want the entry's one object once", trash)

@@ -1,0 +1,149 @@
+package asset
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strconv"
+	"time"
+)
+
+// renderTimeout bounds one render, which runs detached from the request that
+// started it so that the requests waiting on it are not failed when that
+// client goes away.
+const renderTimeout = 2 * time.Minute
+
+// variantFor returns the variant of a that req asks for, rendering and
+// storing it on first use. cached reports whether it was stored before this
+// call. Concurrent identical requests in one process render once; across
+// processes the repository's unique key decides, and the loser serves the
+// winner's variant and deletes its own object.
+func (s *Service) variantFor(ctx context.Context, a *Asset, t Transformation) (v *Variant, cached bool, err error) {
+	key := t.Key()
+	for i := range a.Variants {
+		if a.Variants[i].TransformKey == key {
+			return &a.Variants[i], true, nil
+		}
+	}
+	flightKey := strconv.FormatInt(a.ID, 10) + "/" + key
+	result, err, _ := s.renders.Do(flightKey, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
+		defer cancel()
+		return s.renderVariant(rctx, a, t, RenderOptions{})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return result.(*Variant), false, nil
+}
+
+// renderVariant renders t from a's original, stores the object, then the
+// row. If another process stored the same variant first, its variant is
+// returned and this object is deleted.
+func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation, opts RenderOptions) (*Variant, error) {
+	orig := a.Original()
+	src, err := s.readObject(ctx, orig)
+	if err != nil {
+		return nil, err
+	}
+	policy := s.policies.Resolve(a.Path)
+	opts.Preview = len(policy.LQIP) > 0 && !t.KeepsPlaceholders()
+	r, err := s.processor.Render(ctx, src, orig.Attributes, t, opts)
+	if err != nil {
+		return nil, err
+	}
+	lqip := orig.LQIP
+	if opts.Preview && r.Preview != nil {
+		if lqip, err = s.placeholders.Encode(r.Preview, policy.LQIP); err != nil {
+			return nil, Wrap(CodeInternal, err, "The placeholders could not be computed.")
+		}
+	}
+	v := &Variant{
+		TransformKey: t.Key(), Transformation: &t, Bucket: orig.Bucket, Key: newObjectKey(r.Attributes),
+		Attributes: r.Attributes, LQIP: lqip, CreatedAt: s.now().UTC().Truncate(time.Microsecond),
+	}
+	if err := s.store.Create(ctx, v.Bucket, v.Key, bytes.NewReader(r.Data), int64(len(r.Data)), r.Attributes.ContentType); err != nil {
+		return nil, asUnavailable(err, "The object store could not take the variant; try again later.")
+	}
+	stored, created, err := s.repo.CreateVariant(ctx, a.ID, v)
+	if err != nil || !created {
+		if derr := s.store.Delete(context.WithoutCancel(ctx), v.Bucket, v.Key); derr != nil {
+			s.log.Warn("orphan variant object left for the sweeper", "bucket", v.Bucket, "key", v.Key, "err", derr)
+		}
+	}
+	if err != nil {
+		return nil, asUnavailable(err, "The database could not record the variant; try again later.")
+	}
+	return stored, nil
+}
+
+// readObject reads a whole stored original into memory; originals are
+// bounded by the upload limit.
+func (s *Service) readObject(ctx context.Context, v *Variant) ([]byte, error) {
+	obj, err := s.store.Open(ctx, v.Bucket, v.Key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Wrap(CodeInternal, err, "The stored original is missing.")
+	}
+	if err != nil {
+		return nil, asUnavailable(err, "The object store is not reachable; try again later.")
+	}
+	defer obj.Close()
+	data, err := io.ReadAll(io.LimitReader(obj, v.Attributes.Size+1))
+	if err != nil {
+		return nil, asUnavailable(err, "The object store is not reachable; try again later.")
+	}
+	if int64(len(data)) != v.Attributes.Size {
+		return nil, Errorf(CodeInternal, "The stored original has %d bytes, not %d.", len(data), v.Attributes.Size)
+	}
+	return data, nil
+}
+
+// transformationFor resolves a request's parameters (with its profile)
+// against entry a. ok is false when the request means the original.
+func (s *Service) transformationFor(a *Asset, req TransformRequest) (n Normalized, ok bool, err error) {
+	if len(req.Params) == 0 {
+		return n, false, nil
+	}
+	if a.Class != ClassImage {
+		return n, false, Errorf(CodeInvalid, "Transformation parameters apply to images only; this entry is a %s.", a.Class)
+	}
+	params, err := s.withProfile(req.Params)
+	if err != nil {
+		return n, false, err
+	}
+	req.Params = params
+	policy := s.policies.Resolve(a.Path)
+	limits := Limits{MaxWidth: policy.OutputLimits.MaxWidth, MaxHeight: policy.OutputLimits.MaxHeight, MaxSide: s.maxSide}
+	if n, err = Normalize(req, a.Original().Attributes, limits); err != nil {
+		return n, false, err
+	}
+	return n, !n.Identity, nil
+}
+
+// withProfile merges the named profile under the explicit parameters.
+func (s *Service) withProfile(p TransformParams) (TransformParams, error) {
+	name, ok := p["profile"]
+	if !ok {
+		return p, nil
+	}
+	profile, found := s.policies.Profile(name)
+	if !found {
+		return nil, Errorf(CodeInvalid, "There is no profile %q.", name)
+	}
+	merged := TransformParams{}
+	for k, v := range profile {
+		merged[k] = v
+	}
+	for k, v := range p {
+		if k != "profile" {
+			merged[k] = v
+		}
+	}
+	return merged, nil
+}
+
+// String names a transformation key for logs.
+func (t Transformation) String() string { return fmt.Sprintf("transformation(%s)", t.Key()) }
