@@ -2,35 +2,32 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 
 	"assetd/internal/asset"
 	"assetd/internal/config"
 	"assetd/internal/fetch"
 	"assetd/internal/filestore"
+	"assetd/internal/httpapi"
 	"assetd/internal/imaging"
 	"assetd/internal/lqip"
 	"assetd/internal/s3store"
+	"assetd/internal/signing"
 	"assetd/internal/sqldb"
 )
 
 // app is the wired service and what must be closed with it.
 type app struct {
-	svc *asset.Service
-	db  *sqldb.DB
+	svc    *asset.Service
+	db     *sqldb.DB
+	signer httpapi.URLSigner // nil when signing is off
 }
 
 func (a *app) close() { a.db.Close() }
 
 // wire builds every adapter from cfg and the Service over them.
 func wire(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
-	if err := checkImplemented(cfg); err != nil {
-		return nil, err
-	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -58,11 +55,17 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, erro
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	var signer httpapi.URLSigner
+	if cfg.URLSigning.Enabled {
+		if signer, err = signing.New(cfg.URLSigning.Algorithm, cfg.URLSigning.Secret); err != nil {
+			return nil, fmt.Errorf("url-signing: %w", err)
+		}
+	}
 	svc := asset.NewService(asset.Deps{
 		Repository: db, Store: store, Processor: processor, Placeholders: lqip.New(),
-		Fetcher: fetcher, Policies: cfg, Logger: log,
+		Fetcher: fetcher, Policies: cfg, Buckets: cfg.Buckets(), MaxSide: cfg.Imaging.MaxSide, Logger: log,
 	})
-	return &app{svc: svc, db: db}, nil
+	return &app{svc: svc, db: db, signer: signer}, nil
 }
 
 // openStore opens the configured object store.
@@ -73,7 +76,7 @@ func openStore(ctx context.Context, cfg *config.Config) (asset.ObjectStore, erro
 		store, err := s3store.New(ctx, s3store.Config{
 			Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Region: s3.Region,
 			Secure: s3.Secure, PathStyle: s3.PathStyle, CreateBuckets: s3.CreateBuckets,
-		}, buckets(cfg))
+		}, cfg.Buckets())
 		if err != nil {
 			return nil, fmt.Errorf("object store: %w", err)
 		}
@@ -85,51 +88,4 @@ func openStore(ctx context.Context, cfg *config.Config) (asset.ObjectStore, erro
 		}
 		return store, nil
 	}
-}
-
-// buckets lists every bucket the path rules name, plus the default one, so
-// that the S3 store can create them at start-up.
-func buckets(cfg *config.Config) []string {
-	seen := map[string]bool{config.DefaultBucket: true}
-	out := []string{config.DefaultBucket}
-	for _, rule := range cfg.Paths {
-		if rule.Bucket != nil && !seen[*rule.Bucket] {
-			seen[*rule.Bucket] = true
-			out = append(out, *rule.Bucket)
-		}
-	}
-	return out
-}
-
-// checkImplemented refuses settings that the configuration contract defines
-// but this build does not act on yet. Accepting them silently would be worse
-// than refusing: a user who turns on url-signing must not get public URLs.
-func checkImplemented(cfg *config.Config) error {
-	var problems []string
-	if len(cfg.Profiles) > 0 {
-		problems = append(problems, "profiles: transformations are not implemented yet")
-	}
-	if cfg.URLSigning.Enabled {
-		problems = append(problems, "url-signing.enabled: URL signing is not implemented yet")
-	}
-	for pattern, rule := range cfg.Paths {
-		key := fmt.Sprintf("paths.%q.", pattern)
-		for name, set := range map[string]bool{
-			"preprocessing":   rule.Preprocessing != nil,
-			"eager-variants":  rule.EagerVariants != nil,
-			"output-limits":   rule.OutputLimits != nil,
-			"cache-control":   rule.CacheControl != nil,
-			"redirect":        rule.Redirect != nil,
-			"default-expires": rule.DefaultExpires != nil,
-		} {
-			if set {
-				problems = append(problems, key+name+": not implemented yet")
-			}
-		}
-	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return errors.New("this build cannot honour these settings; remove them:\n" + strings.Join(problems, "\n"))
-	}
-	return nil
 }

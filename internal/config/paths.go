@@ -175,8 +175,8 @@ func (c *Config) PathSettings(path string) PathSettings {
 	return s
 }
 
-// Resolve implements asset.Policies: the bucket, allowed content types,
-// upload limit and LQIP kinds of PathSettings(path). It never fails.
+// Resolve implements asset.Policies with the PathSettings of path. It never
+// fails.
 func (c *Config) Resolve(path asset.Path) asset.Policy {
 	s := c.PathSettings(string(path))
 	return asset.Policy{
@@ -184,7 +184,48 @@ func (c *Config) Resolve(path asset.Path) asset.Policy {
 		AllowedContentTypes: s.AllowedContentTypes,
 		MaxUploadBytes:      int64(s.MaxUploadBytes),
 		LQIP:                s.LQIP,
+		DefaultExpires:      s.DefaultExpires.Std(),
+		CacheControl:        s.CacheControl.Header(),
+		Redirect: asset.RedirectPolicy{
+			Strategy: s.Redirect.Strategy, TTL: s.Redirect.TTL.Std(), Template: s.Redirect.Template,
+		},
+		OutputLimits:  asset.OutputLimits{MaxWidth: s.OutputLimits.MaxWidth, MaxHeight: s.OutputLimits.MaxHeight},
+		Preprocessing: s.Preprocessing.params(),
+		EagerVariants: s.EagerVariants,
 	}
+}
+
+// params expresses preprocessing as transformation parameters: a fit into
+// the maximum box (which never enlarges) and a format; nil when p changes
+// nothing.
+func (p Preprocessing) params() asset.TransformParams {
+	out := asset.TransformParams{}
+	if p.MaxWidth > 0 {
+		out["w"] = strconv.Itoa(p.MaxWidth)
+	}
+	if p.MaxHeight > 0 {
+		out["h"] = strconv.Itoa(p.MaxHeight)
+	}
+	if p.Format != "" {
+		out["format"] = string(p.Format)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Buckets lists every bucket that a path pattern names, and DefaultBucket,
+// sorted and without duplicates.
+func (c *Config) Buckets() []string {
+	out := []string{DefaultBucket}
+	for _, rule := range c.Paths {
+		if rule.Bucket != nil {
+			out = append(out, *rule.Bucket)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 var _ asset.Policies = (*Config)(nil)
@@ -283,4 +324,13 @@ func (r PathRule) MarshalYAML() (any, error) {
 		}
 	}
 	return n, nil
+}
+
+// Profile implements asset.Policies: the parameters of a named profile.
+func (c *Config) Profile(name string) (asset.TransformParams, bool) {
+	p, ok := c.Profiles[name]
+	if !ok {
+		return nil, false
+	}
+	return p.Params(), true
 }

@@ -168,6 +168,11 @@ func TestInheritanceMergesNestedObjectsAndReplacesLists(t *testing.T) {
 			}
 			if p := c.Resolve("users/42/avatar"); !reflect.DeepEqual(p, asset.Policy{
 				Bucket: "assets", AllowedContentTypes: []string{"image/png"}, MaxUploadBytes: 10 << 20, LQIP: []asset.LQIPKind{},
+				DefaultExpires: 720 * time.Hour, CacheControl: "public, max-age=31536000, immutable",
+				Redirect:      asset.RedirectPolicy{Strategy: asset.RedirectPresigned, TTL: 10 * time.Minute},
+				OutputLimits:  asset.OutputLimits{MaxWidth: 512, MaxHeight: 3000},
+				Preprocessing: asset.TransformParams{"w": "2048", "h": "1024", "format": "jpg"},
+				EagerVariants: []string{"thumb"},
 			}) {
 				t.Errorf("Resolve = %+v", p)
 			}
@@ -273,7 +278,9 @@ paths:
 	if got := c.PathSettings("users/42/avatar"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}
-	if got := c.Resolve("users/42/avatar/x"); !reflect.DeepEqual(got, asset.Policy{Bucket: "assets", MaxUploadBytes: 50 << 20}) {
+	if got := c.Resolve("users/42/avatar/x"); !reflect.DeepEqual(got, asset.Policy{
+		Bucket: "assets", MaxUploadBytes: 50 << 20, Redirect: asset.RedirectPolicy{Strategy: asset.RedirectNone, TTL: time.Hour},
+	}) {
 		t.Fatalf("a deeper path must not match /users/*/avatar: %+v", got)
 	}
 }

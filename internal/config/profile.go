@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
+
+	"assetd/internal/asset"
 )
 
 // Profile is a named transformation with the parameters of API.md's
@@ -96,4 +99,36 @@ func orList(values []string) string {
 		s += v
 	}
 	return s
+}
+
+// Params returns the profile as transformation parameters, as a request
+// would spell them; fields left out are absent.
+func (p Profile) Params() asset.TransformParams {
+	out := asset.TransformParams{}
+	setInt := func(k string, v *int) {
+		if v != nil {
+			out[k] = strconv.Itoa(*v)
+		}
+	}
+	setString := func(k, v string) {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	setInt("w", p.Width)
+	setInt("h", p.Height)
+	setString("fit", p.Fit)
+	setString("g", p.Gravity)
+	setString("format", p.Format)
+	setInt("q", p.Quality)
+	setString("r", p.Rotate)
+	setString("f", p.Flip)
+	setString("filter", p.Filter)
+	setInt("blur", p.Blur)
+	setInt("pad", p.Pad)
+	setString("pad-c", p.PadColor)
+	if p.DPR != nil {
+		out["dpr"] = strconv.FormatFloat(*p.DPR, 'f', -1, 64)
+	}
+	return out
 }

@@ -5,9 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -36,17 +34,13 @@ func (api *API) readyz(c *gin.Context) {
 // store handles POST /assets/{path}: multipart with an asset part, or JSON
 // with a url.
 func (api *API) store(c *gin.Context) {
-	t, err := parseDeleteTarget(c.Request.URL.EscapedPath())
-	if err == nil && t.hasSelectors {
-		err = asset.Errorf(asset.CodeInvalid, "POST takes no selectors; post to /assets/{path}.")
-	}
+	t, err := parsePostTarget(c.Request.URL.EscapedPath())
 	if err != nil {
 		api.fail(c, err)
 		return
 	}
-	mediaType, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	var a *asset.Asset
-	switch mediaType {
+	switch mediaType(c.GetHeader("Content-Type")) {
 	case "multipart/form-data":
 		a, err = api.storeMultipart(c, t.path)
 	case "application/json":
@@ -152,100 +146,10 @@ func bodyError(err error) error {
 	return asset.Errorf(asset.CodeInvalid, "The request body could not be read: it is malformed or was cut short.")
 }
 
-// fetch handles GET and HEAD /assets/{path}[/-/{selectors}].
-func (api *API) fetch(c *gin.Context) {
-	t, err := parseGetTarget(c.Request.URL.EscapedPath())
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	a, err := api.svc.Find(c.Request.Context(), t.path, t.entryID)
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	switch t.format {
-	case formatLink:
-		c.JSON(http.StatusOK, linkJSON{
-			URL: api.entryURL(a.Path, a.EntryID) + "/content", Alt: a.Alt,
-			LQIP: toLQIPJSON(a.Original().LQIP), ExpiresAt: nil,
-		})
-	case formatMetadata:
-		c.JSON(http.StatusOK, toAssetJSON(a))
-	case formatContent, formatRedirect:
-		// The redirect strategy is "none" until it is configurable: a
-		// redirect answers like content.
-		api.serveContent(c, a, false)
-	case formatDownload:
-		api.serveContent(c, a, true)
-	}
-}
-
-// serveContent streams the original variant from the store, with the
-// conditional and range handling of http.ServeContent.
-func (api *API) serveContent(c *gin.Context, a *asset.Asset, download bool) {
-	v := a.Original()
-	obj, err := api.svc.Open(c.Request.Context(), v)
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	defer obj.Close()
-	h := c.Writer.Header()
-	h.Set("Content-Type", v.Attributes.ContentType)
-	// Objects are immutable and their keys unique, so the key is a strong
-	// validator that no other variant shares.
-	h.Set("ETag", `"`+strings.TrimSuffix(v.Key, v.Attributes.Format.Extension())+`"`)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Cache-Status", "hit")
-	if a.Alt != "" {
-		h.Set("X-Alt", url.PathEscape(a.Alt))
-	}
-	if v.LQIP.Blurhash != "" {
-		h.Set("X-LQIP-Blurhash", v.LQIP.Blurhash)
-	}
-	if v.LQIP.Thumbhash != "" {
-		h.Set("X-LQIP-Thumbhash", v.LQIP.Thumbhash)
-	}
-	if download {
-		h.Set("Content-Disposition", contentDisposition(a, v))
-	}
-	http.ServeContent(c.Writer, c.Request, "", v.CreatedAt, obj)
-}
-
-// contentDisposition names a download after the alt text, else the last path
-// segment, with the format's extension; non-ASCII names are RFC 6266
-// encoded by mime.FormatMediaType.
-func contentDisposition(a *asset.Asset, v *asset.Variant) string {
-	name := a.Alt
-	if strings.TrimSpace(name) == "" {
-		name = a.Path.Last()
-	}
-	name = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r < 0x20 || r == 0x7f {
-			return '_'
-		}
-		return r
-	}, name)
-	if ext := v.Attributes.Format.Extension(); ext != "" && !strings.HasSuffix(strings.ToLower(name), ext) {
-		name += ext
-	}
-	return mime.FormatMediaType("attachment", map[string]string{"filename": name})
-}
-
-// delete handles DELETE /assets/{path}[/-/new | /-/entry/{id}]. It answers
-// 204 whether or not an entry matched.
-func (api *API) delete(c *gin.Context) {
-	t, err := parseDeleteTarget(c.Request.URL.EscapedPath())
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	if err := api.svc.Delete(c.Request.Context(), t.path, t.entryID); err != nil {
-		api.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+// mediaType returns the lower-cased media type of a Content-Type header.
+func mediaType(header string) string {
+	mt, _, _ := mime.ParseMediaType(header)
+	return mt
 }
 
 // entryURL is the public URL of an entry.

@@ -30,12 +30,12 @@ type assetJSON struct {
 }
 
 type variantJSON struct {
-	IsOriginalVariant bool           `json:"isOriginalVariant"`
-	StoreBucket       string         `json:"storeBucket"`
-	StoreKey          string         `json:"storeKey"`
-	Attributes        attributesJSON `json:"attributes"`
-	Transformation    any            `json:"transformation"`
-	LQIP              lqipJSON       `json:"lqip"`
+	IsOriginalVariant bool                `json:"isOriginalVariant"`
+	StoreBucket       string              `json:"storeBucket"`
+	StoreKey          string              `json:"storeKey"`
+	Attributes        attributesJSON      `json:"attributes"`
+	Transformation    *transformationJSON `json:"transformation"`
+	LQIP              lqipJSON            `json:"lqip"`
 }
 
 type attributesJSON struct {
@@ -85,7 +85,8 @@ func toAssetJSON(a *asset.Asset) assetJSON {
 				Loop: v.Attributes.Loop, Orientation: v.Attributes.Orientation,
 				Size: v.Attributes.Size, ContentType: v.Attributes.ContentType,
 			},
-			LQIP: toLQIPJSON(v.LQIP),
+			Transformation: toTransformationJSON(v.Transformation),
+			LQIP:           toLQIPJSON(v.LQIP),
 		})
 	}
 	return out
@@ -177,4 +178,46 @@ func (r problemJSON) Render(w http.ResponseWriter) error {
 
 func (r problemJSON) WriteContentType(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/problem+json")
+}
+
+// entriesJSON is the envelope of the entries format.
+type entriesJSON struct {
+	Entries []assetJSON `json:"entries"`
+	Next    *string     `json:"next"`
+}
+
+// transformationJSON is the normalised transformation of a variant, every
+// field filled in, named after the query parameters.
+type transformationJSON struct {
+	Width       int     `json:"w"`
+	Height      int     `json:"h"`
+	Fit         string  `json:"fit"`
+	Gravity     string  `json:"g"`
+	Orientation int     `json:"orientation"`
+	Filter      string  `json:"filter"`
+	Blur        int     `json:"blur"`
+	Pad         int     `json:"pad"`
+	PadColor    *string `json:"pad-c"`
+	Format      string  `json:"format"`
+	Quality     *int    `json:"q"`
+}
+
+// toTransformationJSON returns nil (JSON null) for the original.
+func toTransformationJSON(t *asset.Transformation) *transformationJSON {
+	if t == nil {
+		return nil
+	}
+	out := &transformationJSON{
+		Width: t.Width, Height: t.Height, Fit: string(t.Fit), Gravity: string(t.Gravity),
+		Orientation: t.Orientation, Filter: string(t.Filter), Blur: t.Blur, Pad: t.Pad, Format: string(t.Format),
+	}
+	if t.Pad > 0 {
+		c := t.PadColor.String()
+		out.PadColor = &c
+	}
+	if t.Quality > 0 {
+		q := t.Quality
+		out.Quality = &q
+	}
+	return out
 }

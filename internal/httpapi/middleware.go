@@ -68,3 +68,15 @@ func (api *API) recoverPanic(c *gin.Context) {
 	}()
 	c.Next()
 }
+
+// verifySignature refuses a GET whose URL signature is missing, wrong or
+// expired, when signing is on. Writes are not signed: API keys will guard
+// them.
+func (api *API) verifySignature(c *gin.Context) {
+	if api.signer == nil {
+		return
+	}
+	if err := api.signer.Verify(c.Request.URL.EscapedPath(), c.Request.URL.RawQuery, time.Now()); err != nil {
+		api.fail(c, err)
+	}
+}

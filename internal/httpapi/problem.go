@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -24,6 +25,7 @@ var statusOf = map[asset.Code]int{
 	asset.CodeNotFound:         http.StatusNotFound,
 	asset.CodeTooLarge:         http.StatusRequestEntityTooLarge,
 	asset.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
+	asset.CodePrecondition:     http.StatusPreconditionFailed,
 	asset.CodeUnprocessable:    http.StatusUnprocessableEntity,
 	asset.CodeUnavailable:      http.StatusServiceUnavailable,
 	asset.CodeInternal:         http.StatusInternalServerError,
@@ -61,4 +63,41 @@ func (api *API) problem(c *gin.Context, status int, code, detail string) {
 		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code,
 	}})
 	c.Abort()
+}
+
+// problemRangeWriter turns the plain-text errors that http.ServeContent
+// writes (416 for an unsatisfiable range) into problem+json, and drops the
+// success-only headers from them.
+type problemRangeWriter struct {
+	http.ResponseWriter
+	failed bool
+}
+
+func (w *problemRangeWriter) WriteHeader(status int) {
+	if status < 400 {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.failed = true
+	h := w.Header()
+	for _, k := range []string{"Cache-Control", "ETag", "Last-Modified", "Content-Disposition", "Content-Length", "X-Cache-Status"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.ResponseWriter.WriteHeader(status)
+	code, detail := "internal", "The content could not be served."
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		code, detail = "range_not_satisfiable", "The requested range lies outside the content; see Content-Range for its size."
+	}
+	_ = json.NewEncoder(w.ResponseWriter).Encode(problem{
+		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code,
+	})
+}
+
+func (w *problemRangeWriter) Write(b []byte) (int, error) {
+	if w.failed {
+		return len(b), nil // the plain-text body of the error is replaced
+	}
+	return w.ResponseWriter.Write(b)
 }

@@ -6,6 +6,8 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,6 +21,18 @@ type Options struct {
 	PublicURL string
 	// Logger receives one line per request; nil means slog.Default.
 	Logger *slog.Logger
+	// Signer, when not nil, guards every GET under /assets with a URL
+	// signature and signs the URLs that link returns.
+	Signer URLSigner
+}
+
+// URLSigner signs and verifies request URLs. Implementation: signing.
+type URLSigner interface {
+	// Verify checks the signature of a request path (escaped) and raw
+	// query at now; errors are *asset.Error (CodeForbidden, CodeInvalid).
+	Verify(path, rawQuery string, now time.Time) error
+	// SignedQuery returns query with its signature added, encoded.
+	SignedQuery(path string, query url.Values, expires time.Time) string
 }
 
 // API serves the assetd HTTP API over a Service.
@@ -26,6 +40,7 @@ type API struct {
 	svc       *asset.Service
 	publicURL string
 	log       *slog.Logger
+	signer    URLSigner
 }
 
 // New returns the HTTP handler of the whole API.
@@ -33,7 +48,7 @@ func New(svc *asset.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	api := &API{svc: svc, publicURL: opts.PublicURL, log: opts.Logger}
+	api := &API{svc: svc, publicURL: opts.PublicURL, log: opts.Logger, signer: opts.Signer}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -53,8 +68,9 @@ func New(svc *asset.Service, opts Options) http.Handler {
 	r.GET("/readyz", api.readyz)
 
 	r.POST("/assets/*rest", api.store)
-	r.GET("/assets/*rest", api.fetch)
-	r.HEAD("/assets/*rest", api.fetch)
+	r.GET("/assets/*rest", api.verifySignature, api.fetch)
+	r.HEAD("/assets/*rest", api.verifySignature, api.fetch)
+	r.PUT("/assets/*rest", api.update)
 	r.DELETE("/assets/*rest", api.delete)
 	return r
 }

@@ -15,31 +15,35 @@ const (
 	formatContent  = "content"
 	formatDownload = "download"
 	formatRedirect = "redirect"
+	formatEntries  = "entries"
 )
 
 // target is a parsed /assets/{path}[/-/{selectors}] URL.
 type target struct {
 	path asset.Path
-	// entryID selects one entry; nil means the newest.
+	// entryID selects one entry; nil means by order.
 	entryID *int64
+	// order is the ranking of entries; OrderNew by default.
+	order asset.Order
 	// format is the GET return format; formatLink by default.
 	format string
+	// recursive is the DELETE selector for a path and everything below it.
+	recursive bool
 	// hasSelectors is true when the URL had a /-/ part.
 	hasSelectors bool
 }
 
 // splitTarget splits the escaped URL path after "/assets/" into the asset
-// path and the selector segments. Segments are unescaped one by one, so an
-// encoded slash (%2F) stays inside its segment and is refused by ParsePath.
+// path and the lower-cased selector segments. Segments are unescaped one by
+// one, so an encoded slash (%2F) is refused rather than taken as a separator.
 func splitTarget(escaped string) (asset.Path, []string, bool, error) {
 	rest, ok := strings.CutPrefix(escaped, "/assets/")
 	if !ok {
 		return "", nil, false, asset.Errorf(asset.CodeInvalid, "The asset path is empty.")
 	}
-	raw := strings.Split(rest, "/")
 	var pathSegs, selSegs []string
 	hasSelectors := false
-	for i, s := range raw {
+	for i, s := range strings.Split(rest, "/") {
 		seg, err := url.PathUnescape(s)
 		if err != nil {
 			return "", nil, false, asset.Errorf(asset.CodeInvalid, "The URL path has a malformed percent-escape.")
@@ -47,7 +51,7 @@ func splitTarget(escaped string) (asset.Path, []string, bool, error) {
 		if strings.Contains(seg, "/") {
 			return "", nil, false, asset.Errorf(asset.CodeInvalid, "A path segment contains an encoded slash (%%2F); use a plain slash between segments.")
 		}
-		if seg == "-" && s == "-" && !hasSelectors && i > 0 {
+		if s == "-" && !hasSelectors && i > 0 {
 			hasSelectors = true
 			continue
 		}
@@ -70,59 +74,93 @@ func splitTarget(escaped string) (asset.Path, []string, bool, error) {
 	return p, selSegs, hasSelectors, nil
 }
 
-// parseGetTarget parses a GET URL: [new | entry/{id}] then
-// [link | metadata | content | download | redirect].
+// parseGetTarget parses a GET URL: [new | modified | entry/{id}] then
+// [link | metadata | content | download | redirect | entries].
 func parseGetTarget(escaped string) (target, error) {
 	p, sels, has, err := splitTarget(escaped)
 	if err != nil {
 		return target{}, err
 	}
-	t := target{path: p, format: formatLink, hasSelectors: has}
-	sels, err = parseEntrySelector(&t, sels)
-	if err != nil {
+	t := target{path: p, order: asset.OrderNew, format: formatLink, hasSelectors: has}
+	if sels, err = t.parseEntrySelector(sels, true); err != nil {
 		return target{}, err
 	}
 	if len(sels) > 0 {
 		switch sels[0] {
-		case formatLink, formatMetadata, formatContent, formatDownload, formatRedirect:
+		case formatLink, formatMetadata, formatContent, formatDownload, formatRedirect, formatEntries:
 			t.format = sels[0]
 			sels = sels[1:]
 		}
 	}
 	if len(sels) > 0 {
 		return target{}, asset.Errorf(asset.CodeInvalid,
-			"Unknown or misplaced selector %q; GET takes [new | entry/{id}] then [link | metadata | content | download | redirect].", sels[0])
+			"Unknown or misplaced selector %q; GET takes [new | modified | entry/{id}] then [link | metadata | content | download | redirect | entries].", sels[0])
 	}
 	return t, nil
 }
 
-// parseDeleteTarget parses a DELETE URL: no selector or "new" (the newest
-// entry), or entry/{id}.
+// parseDeleteTarget parses a DELETE URL: no selector (the newest entry),
+// new, modified, entry/{id}, or recursive.
 func parseDeleteTarget(escaped string) (target, error) {
 	p, sels, has, err := splitTarget(escaped)
 	if err != nil {
 		return target{}, err
 	}
-	t := target{path: p, hasSelectors: has}
-	sels, err = parseEntrySelector(&t, sels)
-	if err != nil {
+	t := target{path: p, order: asset.OrderNew, hasSelectors: has}
+	if len(sels) == 1 && sels[0] == "recursive" {
+		t.recursive = true
+		return t, nil
+	}
+	if sels, err = t.parseEntrySelector(sels, true); err != nil {
 		return target{}, err
 	}
 	if len(sels) > 0 {
-		return target{}, asset.Errorf(asset.CodeInvalid, "Unknown or misplaced selector %q; DELETE takes new or entry/{id}.", sels[0])
+		return target{}, asset.Errorf(asset.CodeInvalid, "Unknown or misplaced selector %q; DELETE takes new, modified, entry/{id} or recursive.", sels[0])
 	}
 	return t, nil
 }
 
-// parseEntrySelector consumes a leading "new" or "entry/{id}".
-func parseEntrySelector(t *target, sels []string) ([]string, error) {
+// parsePutTarget parses a PUT URL, which takes exactly entry/{id}.
+func parsePutTarget(escaped string) (target, error) {
+	p, sels, _, err := splitTarget(escaped)
+	if err != nil {
+		return target{}, err
+	}
+	t := target{path: p}
+	if len(sels) != 2 || sels[0] != "entry" {
+		return target{}, asset.Errorf(asset.CodeInvalid, "PUT takes exactly one selector: /-/entry/{id}.")
+	}
+	if _, err := t.parseEntrySelector(sels, false); err != nil {
+		return target{}, err
+	}
+	return t, nil
+}
+
+// parsePostTarget parses a POST URL, which takes no selectors.
+func parsePostTarget(escaped string) (target, error) {
+	p, _, has, err := splitTarget(escaped)
+	if err != nil {
+		return target{}, err
+	}
+	if has {
+		return target{}, asset.Errorf(asset.CodeInvalid, "POST takes no selectors; post to /assets/{path}.")
+	}
+	return target{path: p}, nil
+}
+
+// parseEntrySelector consumes a leading "entry/{id}", or, when orders is
+// true, "new" or "modified".
+func (t *target) parseEntrySelector(sels []string, orders bool) ([]string, error) {
 	if len(sels) == 0 {
 		return sels, nil
 	}
-	switch sels[0] {
-	case "new":
+	switch {
+	case orders && sels[0] == string(asset.OrderNew):
 		return sels[1:], nil
-	case "entry":
+	case orders && sels[0] == string(asset.OrderModified):
+		t.order = asset.OrderModified
+		return sels[1:], nil
+	case sels[0] == "entry":
 		if len(sels) < 2 {
 			return nil, asset.Errorf(asset.CodeInvalid, "The entry selector needs an id: entry/{id}.")
 		}
