@@ -11,6 +11,8 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,6 +70,43 @@ func forEachStack(t *testing.T, fn func(t *testing.T, st stack)) {
 // when the test ends, failing the test if run() returned an error.
 func start(t *testing.T, st stack, extra map[string]string) *server {
 	t.Helper()
+	return launch(t, st, setup{env: extra}).server
+}
+
+// startWith runs assetd on st with extra path rules: paths is YAML for the
+// body of the paths block (keys indented by two spaces), in which BUCKET
+// stands for the server's bucket.
+func startWith(t *testing.T, st stack, paths string) *lcServer {
+	t.Helper()
+	return launch(t, st, setup{paths: paths})
+}
+
+// setup is what a test adds to a server's configuration.
+type setup struct {
+	env map[string]string
+	// top is YAML for top-level sections other than paths (profiles,
+	// url-signing, …).
+	top string
+	// paths is YAML for the body of the paths block; "/**" always sets the
+	// server's bucket and both LQIP kinds.
+	paths string
+}
+
+// lcServer is an assetd that can be stopped before the test ends, so that
+// the maintenance commands can run against its database and object store.
+type lcServer struct {
+	*server
+	configFile string
+	getenv     func(string) string
+	// stop cancels the server and waits for run to return; it is safe to
+	// call more than once.
+	stop func()
+}
+
+// launch runs assetd through run() on st with cfg, in a fresh data
+// directory, bucket and spool directory, and stops it when the test ends.
+func launch(t *testing.T, st stack, cfg setup) *lcServer {
+	t.Helper()
 	dir := t.TempDir()
 	tempDir := filepath.Join(dir, "tmp")
 	if err := os.Mkdir(tempDir, 0o755); err != nil {
@@ -79,7 +118,7 @@ func start(t *testing.T, st stack, extra map[string]string) *server {
 	env := st.env(t, dir)
 	env["ASSETD_SERVER_LISTEN"] = "127.0.0.1:0"
 	env["ASSETD_SERVER_PUBLIC_URL"] = "http://assetd.test"
-	for k, v := range extra {
+	for k, v := range cfg.env {
 		env[k] = v
 	}
 	getenv := func(k string) string { return env[k] }
@@ -87,7 +126,8 @@ func start(t *testing.T, st stack, extra map[string]string) *server {
 	// each other's objects.
 	bucket := testenv.Bucket()
 	configFile := filepath.Join(dir, "assetd.yaml")
-	yaml := "paths:\n  \"/**\":\n    bucket: " + bucket + "\n    lqip: [blurhash, thumbhash]\n"
+	yaml := cfg.top + "\npaths:\n  \"/**\":\n    bucket: " + bucket + "\n    lqip: [blurhash, thumbhash]\n" +
+		strings.ReplaceAll(cfg.paths, "BUCKET", bucket)
 	if err := os.WriteFile(configFile, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -112,26 +152,30 @@ func start(t *testing.T, st stack, extra map[string]string) *server {
 		}
 		io.Copy(io.Discard, pr)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run returned %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("run did not return after cancel")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("run did not return after cancel")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case a := <-addr:
 		s := &server{URL: "http://" + a, tempDir: tempDir, bucket: bucket}
 		if env["ASSETD_OBJECTS_BACKEND"] == "filesystem" {
 			s.dataDir = env["ASSETD_OBJECTS_FILESYSTEM_ROOT"]
 		}
-		return s
+		return &lcServer{server: s, configFile: configFile, getenv: getenv, stop: stop}
 	case err := <-done:
-		done <- err // for the cleanup
+		done <- err // for stop
 		t.Fatalf("run exited before listening: %v", err)
 	case <-time.After(60 * time.Second):
 		t.Fatal("assetd did not start listening")
