@@ -7,7 +7,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 GOBIN_DIR = $(or $(shell go env GOBIN),$(firstword $(subst :, ,$(shell go env GOPATH)))/bin)
 SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: build deps run minio test lint bench clean
+.PHONY: build deps run minio test lint bench imgproxy clean
 
 ## build: compile bin/assetd (cgo, needs libvips)
 build: deps
@@ -34,9 +34,13 @@ lint:
 	@out=$$(gofmt -l .); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	go vet ./... && go run ./cmd/depcheck
 
-## bench: the Go benchmarks
-bench:
-	go test -run='^$$' -bench=. -benchmem ./internal/...
+## bench: the Go benchmarks, then cmd/loadgen against bin/assetd on loopback (BENCHFLAGS=-compare-imgproxy adds imgproxy)
+bench: build
+	go test -run='^$$' -bench=. -benchmem ./internal/... && go run ./cmd/loadgen -assetd bin/assetd $(BENCHFLAGS)
+
+## imgproxy: build imgproxy v3.31.4 for the comparison once, into the user cache directory (~5 min)
+imgproxy:
+	go run ./cmd/loadgen -imgproxy-only
 
 ## clean: remove build output (never data/, which holds your local assets)
 clean:
