@@ -1,5 +1,6 @@
-// Package imaging inspects uploaded images with libvips (through govips). It
-// is the only package that imports govips, and it treats every byte as
+// Package imaging inspects uploaded images and renders variants with libvips
+// (through govips, and through its C API where govips lacks an option). It
+// is the only package that uses libvips, and it treats every byte as
 // hostile:
 //
 //  1. the format is allow-listed by magic bytes (Sniff) before libvips sees
@@ -12,7 +13,8 @@
 //     truncated or corrupt data is rejected instead of being grey-filled;
 //  4. libvips runs with its operation cache off, one thread per operation,
 //     and every loader but those of the accepted formats blocked;
-//  5. concurrent work is bounded by a worker pool.
+//  5. concurrent work is bounded by a worker pool with a bounded wait queue,
+//     in which background renders yield to foreground work.
 package imaging
 
 import (
@@ -44,21 +46,27 @@ type Config struct {
 	MaxSide int
 	// MaxFrames bounds the page (frame) count.
 	MaxFrames int
+	// Queue bounds the renders that wait for a worker, for each priority
+	// (foreground and background); past it Render answers CodeUnavailable
+	// at once. 0 means 4 × Workers.
+	Queue int
 }
 
-// Processor inspects files with libvips. It is safe for concurrent use.
+// Processor inspects and renders images with libvips. It is safe for
+// concurrent use.
 type Processor struct {
-	cfg     Config
-	workers chan struct{}
+	cfg  Config
+	pool *pool
 }
 
 var _ asset.Processor = (*Processor)(nil)
 
 // New starts libvips (once per process) and returns a Processor with cfg's
-// limits. It fails when Workers is negative or a limit is not positive.
+// limits. It fails when Workers or Queue is negative or a limit is not
+// positive.
 func New(cfg Config) (*Processor, error) {
-	if cfg.Workers < 0 {
-		return nil, fmt.Errorf("imaging: workers must be 0 or more, got %d", cfg.Workers)
+	if cfg.Workers < 0 || cfg.Queue < 0 {
+		return nil, fmt.Errorf("imaging: workers and queue must be 0 or more, got %d and %d", cfg.Workers, cfg.Queue)
 	}
 	if cfg.MaxPixels <= 0 || cfg.MaxSide <= 0 || cfg.MaxFrames <= 0 {
 		return nil, fmt.Errorf("imaging: max-pixels, max-side and max-frames must be positive, got %d, %d and %d",
@@ -67,8 +75,11 @@ func New(cfg Config) (*Processor, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.NumCPU()
 	}
+	if cfg.Queue == 0 {
+		cfg.Queue = 4 * cfg.Workers
+	}
 	start()
-	return &Processor{cfg: cfg, workers: make(chan struct{}, cfg.Workers)}, nil
+	return &Processor{cfg: cfg, pool: newPool(cfg.Workers, cfg.Queue)}, nil
 }
 
 // Inspect implements asset.Processor; see its contract there. Content that
@@ -116,10 +127,12 @@ func (p *Processor) Inspect(ctx context.Context, name string, wantPreview bool) 
 		return nil, err
 	}
 
-	if err := p.acquire(ctx); err != nil {
+	// Inspect is foreground work with an unbounded wait: its contract is
+	// to wait until ctx is done.
+	if err := p.pool.acquire(ctx, foreground, false); err != nil {
 		return nil, err
 	}
-	defer p.release()
+	defer p.pool.release()
 
 	buf, err := readAll(f, st.Size())
 	if err != nil {
@@ -141,20 +154,6 @@ func detectContentType(head []byte) string {
 	}
 	return http.DetectContentType(head)
 }
-
-func (p *Processor) acquire(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return asset.Wrap(asset.CodeUnavailable, err, "The image processor is busy; try again later.")
-	}
-	select {
-	case p.workers <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return asset.Wrap(asset.CodeUnavailable, ctx.Err(), "The image processor is busy; try again later.")
-	}
-}
-
-func (p *Processor) release() { <-p.workers }
 
 // readAll reads f from its start; size is a hint.
 func readAll(f *os.File, size int64) ([]byte, error) {

@@ -243,8 +243,8 @@ func TestInspectFiles(t *testing.T) {
 	}
 	// With the only worker taken and the context already done, files must
 	// still be answered: they never take the libvips path.
-	p.workers <- struct{}{}
-	defer p.release()
+	mustAcquire(t, p)
+	defer p.pool.release()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, c := range cases {
@@ -424,13 +424,13 @@ func TestGIFWithoutTrailer(t *testing.T) {
 
 func TestWaitForWorker(t *testing.T) {
 	p := newProcessor(t, Config{Workers: 1, MaxPixels: 1 << 20, MaxSide: 1024, MaxFrames: 4})
-	p.workers <- struct{}{} // the only worker is busy
+	mustAcquire(t, p) // the only worker is busy
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := p.Inspect(ctx, filepath.Join(testdata, fixAlphaPNG), false)
 	wantCode(t, err, asset.CodeUnavailable)
 
-	p.release() // once it is free, the same request succeeds
+	p.pool.release() // once it is free, the same request succeeds
 	if _, err := p.Inspect(context.Background(), filepath.Join(testdata, fixAlphaPNG), false); err != nil {
 		t.Fatal(err)
 	}
