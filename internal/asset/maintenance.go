@@ -71,22 +71,35 @@ func (s *Service) EmptyTrash(ctx context.Context) (int, error) {
 	}
 }
 
-// Sweep deletes objects that no row references and that are older than
-// grace: what an upload leaves when the process dies between writing its
-// object and its row. grace must exceed the longest upload, or the sweeper
-// could delete an object whose row is about to be written. Only one process
+// Sweep removes what a crash can leave behind, when it is older than grace:
+// objects that no row references (the process died between writing an
+// object and its row), the store's unfinished temporary files, and upload
+// spool files. grace must exceed the longest upload, or the sweeper could
+// delete an object whose row is about to be written. Only one process
 // sharing the database sweeps at a time. A store that cannot list is not
-// swept.
+// swept for orphans. It returns how many orphan objects it deleted.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
-	lister, ok := s.store.(ObjectLister)
-	if !ok {
-		return 0, nil
-	}
 	release, ok, err := s.repo.TryLock(ctx, lockSweeper)
 	if err != nil || !ok {
 		return 0, err
 	}
 	defer release()
+	if n, err := s.sweepSpool(grace); err != nil {
+		s.log.Warn("upload spool not swept", "err", err)
+	} else if n > 0 {
+		s.log.Info("removed stale upload spool files", "files", n)
+	}
+	if temp, ok := s.store.(TempSweeper); ok {
+		for _, bucket := range s.buckets {
+			if _, err := temp.SweepTemp(ctx, bucket, grace); err != nil {
+				return 0, err
+			}
+		}
+	}
+	lister, ok := s.store.(ObjectLister)
+	if !ok {
+		return 0, nil
+	}
 	cutoff := s.now().Add(-grace)
 	deleted := 0
 	for _, bucket := range s.buckets {

@@ -156,6 +156,14 @@ type ObjectLister interface {
 	List(ctx context.Context, bucket string, fn func(key string, modTime time.Time) error) error
 }
 
+// TempSweeper is an optional power of an ObjectStore that writes through
+// temporary files: removing those that a crash left behind.
+type TempSweeper interface {
+	// SweepTemp removes temporary files in bucket last modified more than
+	// olderThan ago and returns how many it removed.
+	SweepTemp(ctx context.Context, bucket string, olderThan time.Duration) (int, error)
+}
+
 // Presigner is an optional power of an ObjectStore: short-lived URLs that
 // let clients fetch an object directly.
 type Presigner interface {

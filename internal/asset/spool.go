@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
+	"time"
 )
 
 // Upload is content spooled to a private temporary file, so that it can be
@@ -42,9 +44,13 @@ func Spool(r io.Reader, dir string, limit int64) (*Upload, error) {
 	return u, nil
 }
 
+// spoolPattern names spool files, so that the sweeper can find the ones a
+// crashed process left.
+const spoolPattern = "assetd-upload-*"
+
 // newUpload creates an empty Upload in dir.
 func newUpload(dir string) (*Upload, error) {
-	f, err := os.CreateTemp(dir, "assetd-upload-*")
+	f, err := os.CreateTemp(dir, spoolPattern)
 	if err != nil {
 		return nil, Wrap(CodeInternal, err, "The upload could not be buffered.")
 	}
@@ -72,4 +78,29 @@ func (u *Upload) Close() error {
 		return nil
 	}
 	return err
+}
+
+// sweepSpool removes spool files older than grace from the spool directory:
+// a process killed mid-upload never closes its Upload.
+func (s *Service) sweepSpool(grace time.Duration) (int, error) {
+	dir := s.tempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	names, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return 0, err
+	}
+	cutoff := s.now().Add(-grace)
+	removed := 0
+	for _, name := range names {
+		info, err := os.Lstat(name)
+		if err != nil || !info.Mode().IsRegular() || info.ModTime().After(cutoff) {
+			continue
+		}
+		if os.Remove(name) == nil {
+			removed++
+		}
+	}
+	return removed, nil
 }
