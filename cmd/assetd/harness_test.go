@@ -90,6 +90,9 @@ type setup struct {
 	// paths is YAML for the body of the paths block; "/**" always sets the
 	// server's bucket and both LQIP kinds.
 	paths string
+	// replicaOf, when set, makes this server a second replica of that one:
+	// the same configuration, database and object store.
+	replicaOf *lcServer
 }
 
 // lcServer is an assetd that can be stopped before the test ends, so that
@@ -107,6 +110,9 @@ type lcServer struct {
 // directory, bucket and spool directory, and stops it when the test ends.
 func launch(t *testing.T, st stack, cfg setup) *lcServer {
 	t.Helper()
+	if r := cfg.replicaOf; r != nil {
+		return runServer(t, r.configFile, r.getenv, *r.server)
+	}
 	dir := t.TempDir()
 	tempDir := filepath.Join(dir, "tmp")
 	if err := os.Mkdir(tempDir, 0o755); err != nil {
@@ -131,6 +137,17 @@ func launch(t *testing.T, st stack, cfg setup) *lcServer {
 	if err := os.WriteFile(configFile, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	s := server{tempDir: tempDir, bucket: bucket}
+	if env["ASSETD_OBJECTS_BACKEND"] == "filesystem" {
+		s.dataDir = env["ASSETD_OBJECTS_FILESYSTEM_ROOT"]
+	}
+	return runServer(t, configFile, getenv, s)
+}
+
+// runServer runs assetd with configFile and getenv until the test ends; s
+// describes its storage, and gets the server's URL.
+func runServer(t *testing.T, configFile string, getenv func(string) string, s server) *lcServer {
+	t.Helper()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -169,11 +186,8 @@ func launch(t *testing.T, st stack, cfg setup) *lcServer {
 	t.Cleanup(stop)
 	select {
 	case a := <-addr:
-		s := &server{URL: "http://" + a, tempDir: tempDir, bucket: bucket}
-		if env["ASSETD_OBJECTS_BACKEND"] == "filesystem" {
-			s.dataDir = env["ASSETD_OBJECTS_FILESYSTEM_ROOT"]
-		}
-		return &lcServer{server: s, configFile: configFile, getenv: getenv, stop: stop}
+		s.URL = "http://" + a
+		return &lcServer{server: &s, configFile: configFile, getenv: getenv, stop: stop}
 	case err := <-done:
 		done <- err // for stop
 		t.Fatalf("run exited before listening: %v", err)

@@ -195,6 +195,42 @@ func TestRenderCollapse(t *testing.T) {
 	})
 }
 
+// TestRenderCollapseAcrossReplicas: two replicas sharing a database and an
+// object store, asked for the same cold variant at once, store one variant,
+// and every answer carries its bytes.
+func TestRenderCollapseAcrossReplicas(t *testing.T) {
+	forEachStack(t, func(t *testing.T, st stack) {
+		a := launch(t, st, setup{})
+		b := launch(t, st, setup{replicaOf: a})
+		a.upload(t, "r/photo", "", fixture(t, "cactus.jpg"))
+		before := a.objectCount(t)
+		const n = 20
+		sums := make(chan [32]byte, 2*n)
+		var wg sync.WaitGroup
+		for i := range 2 * n {
+			replica := []*lcServer{a, b}[i%2]
+			wg.Go(func() {
+				resp, body := replica.get(t, "/assets/r/photo/-/content?w=111&format=png")
+				if resp.StatusCode != 200 {
+					t.Errorf("status %d %s", resp.StatusCode, body)
+				}
+				sums <- sha256.Sum256(body)
+			})
+		}
+		wg.Wait()
+		close(sums)
+		first := <-sums
+		for sum := range sums {
+			if sum != first {
+				t.Fatal("replicas answered different bytes for one variant")
+			}
+		}
+		if after := a.objectCount(t); after != before+1 {
+			t.Errorf("objects %d → %d, want exactly one stored variant", before, after)
+		}
+	})
+}
+
 // TestEagerVariantsAndPreprocessing: a path's preprocessing changes the
 // original before it is stored, and its eager variants appear without a
 // request for them.
