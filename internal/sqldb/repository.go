@@ -78,18 +78,7 @@ func (db *DB) Create(ctx context.Context, a *asset.Asset) error {
 		if err := insert(tx, "variants", variantInsertColumns, variants); err != nil {
 			return err
 		}
-		labels := make([][]any, 0, len(a.Labels))
-		for k, v := range a.Labels {
-			labels = append(labels, []any{assetID, k, v})
-		}
-		if err := insert(tx, "labels", []string{"asset_id", "key", "value"}, labels); err != nil {
-			return err
-		}
-		tags := make([][]any, len(a.Tags))
-		for i, t := range a.Tags {
-			tags[i] = []any{assetID, i, t}
-		}
-		return insert(tx, "tags", []string{"asset_id", "position", "tag"}, tags)
+		return insertLabelsAndTags(tx, assetID, a.Labels, a.Tags)
 	})
 	if err != nil {
 		return classify(err)
@@ -173,4 +162,20 @@ func each(g *gorm.DB, query string, args []any, scan func(*sql.Rows) error) erro
 		}
 	}
 	return rows.Err()
+}
+
+// insertLabelsAndTags stores an entry's labels and its tags in order.
+func insertLabelsAndTags(tx *gorm.DB, assetID int64, labels map[string]string, tags []string) error {
+	labelRows := make([][]any, 0, len(labels))
+	for k, v := range labels {
+		labelRows = append(labelRows, []any{assetID, k, v})
+	}
+	if err := insert(tx, "labels", []string{"asset_id", "key", "value"}, labelRows); err != nil {
+		return err
+	}
+	tagRows := make([][]any, len(tags))
+	for i, t := range tags {
+		tagRows[i] = []any{assetID, i, t}
+	}
+	return insert(tx, "tags", []string{"asset_id", "position", "tag"}, tagRows)
 }

@@ -56,24 +56,12 @@ func (db *DB) Update(ctx context.Context, a *asset.Asset, ifModifiedAt time.Time
 			return asset.ErrNotFound
 		}
 
-		if err := tx.Exec(`DELETE FROM labels WHERE asset_id = ?`, assetID).Error; err != nil {
-			return err
+		for _, table := range []string{"labels", "tags"} {
+			if err := tx.Exec(`DELETE FROM `+table+` WHERE asset_id = ?`, assetID).Error; err != nil {
+				return err
+			}
 		}
-		labels := make([][]any, 0, len(a.Labels))
-		for k, v := range a.Labels {
-			labels = append(labels, []any{assetID, k, v})
-		}
-		if err := insert(tx, "labels", []string{"asset_id", "key", "value"}, labels); err != nil {
-			return err
-		}
-		if err := tx.Exec(`DELETE FROM tags WHERE asset_id = ?`, assetID).Error; err != nil {
-			return err
-		}
-		tags := make([][]any, len(a.Tags))
-		for i, t := range a.Tags {
-			tags[i] = []any{assetID, i, t}
-		}
-		return insert(tx, "tags", []string{"asset_id", "position", "tag"}, tags)
+		return insertLabelsAndTags(tx, assetID, a.Labels, a.Tags)
 	})
 	if err != nil {
 		return classify(err)
