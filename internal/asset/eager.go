@@ -2,6 +2,7 @@ package asset
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -94,7 +95,7 @@ func (s *Service) runDueJobs(ctx context.Context) int {
 // runJob renders one eager variant unless it exists already.
 func (s *Service) runJob(ctx context.Context, job Job) error {
 	entryID := job.EntryID
-	a, err := s.Find(ctx, Selection{Path: job.Path, EntryID: &entryID})
+	a, err := s.Find(ctx, Selection{Path: job.Path, EntryID: &entryID, OriginalOnly: true})
 	if err != nil {
 		return err
 	}
@@ -102,11 +103,8 @@ func (s *Service) runJob(ctx context.Context, job Job) error {
 	if err != nil || !transform {
 		return err
 	}
-	key := n.Transformation.Key()
-	for _, v := range a.Variants {
-		if v.TransformKey == key {
-			return nil
-		}
+	if _, err := s.repo.FindVariant(ctx, a.ID, n.Transformation.Key()); !errors.Is(err, ErrNotFound) {
+		return err // stored already, or the database failed
 	}
 	_, err = s.renderVariant(ctx, a, n.Transformation, RenderOptions{Background: true})
 	return err

@@ -1,6 +1,7 @@
 package asset
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -174,6 +175,7 @@ type Content struct {
 // CodeInternal. Errors: CodeInvalid (parameters), ErrNotFound,
 // CodeUnprocessable, CodeUnavailable, CodeInternal.
 func (s *Service) OpenContent(ctx context.Context, sel Selection, req TransformRequest, redirect bool) (*Content, error) {
+	sel.OriginalOnly = true
 	a, err := s.Find(ctx, sel)
 	if err != nil {
 		return nil, err
@@ -184,10 +186,13 @@ func (s *Service) OpenContent(ctx context.Context, sel Selection, req TransformR
 	}
 	policy := s.policies.Resolve(a.Path)
 	c := &Content{Asset: a, Variant: a.Original(), CacheControl: policy.CacheControl, Cached: true, Negotiated: n.Negotiated}
+	var fresh []byte
 	if transform {
-		if c.Variant, c.Cached, err = s.variantFor(ctx, a, n.Transformation); err != nil {
+		r, err := s.variantFor(ctx, a, n.Transformation)
+		if err != nil {
 			return nil, err
 		}
+		c.Variant, c.Cached, fresh = r.variant, r.data == nil, r.data
 	}
 	if redirect {
 		if c.RedirectURL, err = s.redirectURL(ctx, policy.Redirect, c.Variant); err != nil {
@@ -196,6 +201,12 @@ func (s *Service) OpenContent(ctx context.Context, sel Selection, req TransformR
 		if c.RedirectURL != "" {
 			return c, nil
 		}
+	}
+	if fresh != nil {
+		c.Object = &memoryObject{Reader: bytes.NewReader(fresh), info: ObjectInfo{
+			Size: int64(len(fresh)), ContentType: c.Variant.Attributes.ContentType, ModTime: c.Variant.CreatedAt,
+		}}
+		return c, nil
 	}
 	obj, err := s.store.Open(ctx, c.Variant.Bucket, c.Variant.Key)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -212,6 +223,7 @@ func (s *Service) OpenContent(ctx context.Context, sel Selection, req TransformR
 // rendering anything, as the link format does. It returns the normalised
 // request (Negotiated tells whether Accept mattered).
 func (s *Service) CheckTransform(ctx context.Context, sel Selection, req TransformRequest) (*Asset, Normalized, error) {
+	sel.OriginalOnly = true
 	a, err := s.Find(ctx, sel)
 	if err != nil {
 		return nil, Normalized{}, err
@@ -239,3 +251,13 @@ func (s *Service) redirectURL(ctx context.Context, p RedirectPolicy, v *Variant)
 	}
 	return "", nil
 }
+
+// memoryObject serves bytes that were just rendered and stored, so that the
+// first answer need not read them back.
+type memoryObject struct {
+	*bytes.Reader
+	info ObjectInfo
+}
+
+func (m *memoryObject) Close() error     { return nil }
+func (m *memoryObject) Info() ObjectInfo { return m.info }

@@ -87,6 +87,9 @@ type Repository interface {
 	// returns the stored variant (v, or the one that was there first) and
 	// whether v was inserted. ErrNotFound when the entry is gone.
 	CreateVariant(ctx context.Context, assetID int64, v *Variant) (stored *Variant, created bool, err error)
+	// FindVariant returns the rendition of the entry with row id assetID
+	// whose TransformKey is key, or ErrNotFound.
+	FindVariant(ctx context.Context, assetID int64, key string) (*Variant, error)
 	// CreateJobs records one eager-variant job per profile for entry a
 	// (a.ID, a.Path, a.EntryID), due at once. Jobs go when their entry does.
 	CreateJobs(ctx context.Context, a *Asset, profiles []string) error
@@ -122,6 +125,9 @@ type Selection struct {
 	Labels map[string]string
 	// Recursive extends Delete to every path below Path.
 	Recursive bool
+	// OriginalOnly makes List load only the original of each entry, not its
+	// renditions: what delivery needs, however many variants an entry has.
+	OriginalOnly bool
 	// Limit bounds how many entries are selected: 1 or more, or -1 for all.
 	// 0 means 1.
 	Limit int

@@ -16,17 +16,25 @@ import (
 // client goes away.
 const renderTimeout = 2 * time.Minute
 
-// variantFor returns the variant of a that req asks for, rendering and
-// storing it on first use. cached reports whether it was stored before this
-// call. Concurrent identical requests in one process render once; across
-// processes the repository's unique key decides, and the loser serves the
-// winner's variant and deletes its own object.
-func (s *Service) variantFor(ctx context.Context, a *Asset, t Transformation) (v *Variant, cached bool, err error) {
+// rendered is a variant with, when this process just rendered it, its
+// bytes, so that the first answer need not read them back from the store.
+type rendered struct {
+	variant *Variant
+	data    []byte // nil when the variant came from the repository
+}
+
+// variantFor returns the variant of a that t describes, rendering and
+// storing it on first use. Concurrent identical requests in one process
+// render once; across processes the repository's unique key decides, and the
+// loser serves the winner's variant and deletes its own object.
+func (s *Service) variantFor(ctx context.Context, a *Asset, t Transformation) (rendered, error) {
 	key := t.Key()
-	for i := range a.Variants {
-		if a.Variants[i].TransformKey == key {
-			return &a.Variants[i], true, nil
-		}
+	v, err := s.repo.FindVariant(ctx, a.ID, key)
+	if err == nil {
+		return rendered{variant: v}, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return rendered{}, asUnavailable(err, "The database is not reachable; try again later.")
 	}
 	flightKey := strconv.FormatInt(a.ID, 10) + "/" + key
 	result, err, _ := s.renders.Do(flightKey, func() (any, error) {
@@ -35,30 +43,30 @@ func (s *Service) variantFor(ctx context.Context, a *Asset, t Transformation) (v
 		return s.renderVariant(rctx, a, t, RenderOptions{})
 	})
 	if err != nil {
-		return nil, false, err
+		return rendered{}, err
 	}
-	return result.(*Variant), false, nil
+	return result.(rendered), nil
 }
 
 // renderVariant renders t from a's original, stores the object, then the
 // row. If another process stored the same variant first, its variant is
 // returned and this object is deleted.
-func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation, opts RenderOptions) (*Variant, error) {
+func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation, opts RenderOptions) (rendered, error) {
 	orig := a.Original()
 	src, err := s.readObject(ctx, orig)
 	if err != nil {
-		return nil, err
+		return rendered{}, err
 	}
 	policy := s.policies.Resolve(a.Path)
 	opts.Preview = len(policy.LQIP) > 0 && !t.KeepsPlaceholders()
 	r, err := s.processor.Render(ctx, src, orig.Attributes, t, opts)
 	if err != nil {
-		return nil, err
+		return rendered{}, err
 	}
 	lqip := orig.LQIP
 	if opts.Preview && r.Preview != nil {
 		if lqip, err = s.placeholders.Encode(r.Preview, policy.LQIP); err != nil {
-			return nil, Wrap(CodeInternal, err, "The placeholders could not be computed.")
+			return rendered{}, Wrap(CodeInternal, err, "The placeholders could not be computed.")
 		}
 	}
 	v := &Variant{
@@ -66,7 +74,7 @@ func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation,
 		Attributes: r.Attributes, LQIP: lqip, CreatedAt: s.now().UTC().Truncate(time.Microsecond),
 	}
 	if err := s.store.Create(ctx, v.Bucket, v.Key, bytes.NewReader(r.Data), int64(len(r.Data)), r.Attributes.ContentType); err != nil {
-		return nil, asUnavailable(err, "The object store could not take the variant; try again later.")
+		return rendered{}, asUnavailable(err, "The object store could not take the variant; try again later.")
 	}
 	stored, created, err := s.repo.CreateVariant(ctx, a.ID, v)
 	if err != nil || !created {
@@ -75,9 +83,12 @@ func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation,
 		}
 	}
 	if err != nil {
-		return nil, asUnavailable(err, "The database could not record the variant; try again later.")
+		return rendered{}, asUnavailable(err, "The database could not record the variant; try again later.")
 	}
-	return stored, nil
+	if !created {
+		return rendered{variant: stored}, nil
+	}
+	return rendered{variant: stored, data: r.Data}, nil
 }
 
 // readObject reads a whole stored original into memory; originals are
@@ -91,12 +102,10 @@ func (s *Service) readObject(ctx context.Context, v *Variant) ([]byte, error) {
 		return nil, asUnavailable(err, "The object store is not reachable; try again later.")
 	}
 	defer obj.Close()
-	data, err := io.ReadAll(io.LimitReader(obj, v.Attributes.Size+1))
-	if err != nil {
-		return nil, asUnavailable(err, "The object store is not reachable; try again later.")
-	}
-	if int64(len(data)) != v.Attributes.Size {
-		return nil, Errorf(CodeInternal, "The stored original has %d bytes, not %d.", len(data), v.Attributes.Size)
+	// The size is known, so one allocation holds the whole original.
+	data := make([]byte, v.Attributes.Size)
+	if _, err := io.ReadFull(obj, data); err != nil {
+		return nil, asUnavailable(err, "The object store could not read the original; try again later.")
 	}
 	return data, nil
 }

@@ -60,7 +60,7 @@ func (db *DB) List(ctx context.Context, sel asset.Selection) ([]*asset.Asset, er
 	// The statements below do not share a transaction with the one above:
 	// on SQLite every transaction would take the write lock. An entry
 	// deleted in between shows up without variants, and is left out.
-	if err := load(g, assets); err != nil {
+	if err := load(g, assets, sel.OriginalOnly); err != nil {
 		return nil, classify(err)
 	}
 	return slices.DeleteFunc(assets, func(a *asset.Asset) bool {
@@ -162,17 +162,25 @@ func scanAsset(rows *sql.Rows) (*asset.Asset, error) {
 	return &a, nil
 }
 
-// load fills in the variants, labels and tags of assets, with three
-// statements per batch of assets.
-func load(g *gorm.DB, assets []*asset.Asset) error {
+// load fills in the variants (only the originals when originalOnly), labels
+// and tags of assets, with three statements per batch of assets.
+func load(g *gorm.DB, assets []*asset.Asset, originalOnly bool) error {
+	variantFilter := ``
+	if originalOnly {
+		variantFilter = ` AND is_original = ?`
+	}
 	for chunk := range slices.Chunk(assets, batch) {
 		byID := make(map[int64]*asset.Asset, len(chunk))
 		ids := make([]int64, len(chunk))
 		for i, a := range chunk {
 			byID[a.ID], ids[i] = a, a.ID
 		}
-		err := each(g, `SELECT `+variantColumns+` FROM variants WHERE asset_id IN ?
-			ORDER BY asset_id, is_original DESC, id`, []any{ids},
+		args := []any{ids}
+		if originalOnly {
+			args = append(args, true)
+		}
+		err := each(g, `SELECT `+variantColumns+` FROM variants WHERE asset_id IN ?`+variantFilter+`
+			ORDER BY asset_id, is_original DESC, id`, args,
 			func(rows *sql.Rows) error {
 				v, err := scanVariant(rows)
 				if err != nil {

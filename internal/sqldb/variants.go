@@ -197,6 +197,25 @@ func (db *DB) CreateVariant(ctx context.Context, assetID int64, v *asset.Variant
 	return stored, false, nil
 }
 
+// FindVariant returns the rendition of entry assetID with TransformKey key,
+// or asset.ErrNotFound.
+func (db *DB) FindVariant(ctx context.Context, assetID int64, key string) (*asset.Variant, error) {
+	var found *asset.Variant
+	err := each(db.gorm.WithContext(ctx), `SELECT `+variantColumns+` FROM variants WHERE asset_id = ? AND transform_key = ?`,
+		[]any{assetID, key}, func(rows *sql.Rows) error {
+			sv, err := scanVariant(rows)
+			found = &sv.Variant
+			return err
+		})
+	if err != nil {
+		return nil, classify(err)
+	}
+	if found == nil {
+		return nil, asset.ErrNotFound
+	}
+	return found, nil
+}
+
 // forShare is the clause that share-locks the rows a SELECT reads, so that
 // they can be neither deleted nor updated until the transaction ends. It is
 // empty on SQLite, whose IMMEDIATE transactions hold the database's write

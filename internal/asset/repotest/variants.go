@@ -91,6 +91,23 @@ func testCreateVariant(t *testing.T, r asset.Repository) {
 		t.Fatalf("the original's Transformation = %+v; want nil", got.Variants[0].Transformation)
 	}
 
+	// Delivery reads only what it needs: the original alone, then the one
+	// rendition by its key.
+	orig := find(t, r, asset.Selection{Path: "variants/one", OriginalOnly: true})
+	if len(orig.Variants) != 1 || !orig.Variants[0].IsOriginal {
+		t.Fatalf("OriginalOnly listed %d variants; want the original alone", len(orig.Variants))
+	}
+	byKey, err := r.FindVariant(context.Background(), a.ID, other.TransformKey)
+	if err != nil || !reflect.DeepEqual(*byKey, *other) {
+		t.Fatalf("FindVariant(%q) = %+v, %v; want %+v", other.TransformKey, byKey, err, *other)
+	}
+	if _, err := r.FindVariant(context.Background(), a.ID, "no-such-key"); !errors.Is(err, asset.ErrNotFound) {
+		t.Fatalf("FindVariant of an unknown key = %v; want ErrNotFound", err)
+	}
+	if _, err := r.FindVariant(context.Background(), a.ID+1000000, other.TransformKey); !errors.Is(err, asset.ErrNotFound) {
+		t.Fatalf("FindVariant of another entry = %v; want ErrNotFound", err)
+	}
+
 	// The sweeper must see a rendition's object as referenced.
 	refs, err := r.Referenced(context.Background(), "derived", []string{"v-100", "v-200", "v-100-dup"})
 	if err != nil {
