@@ -91,7 +91,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	// render.c); imgproxy's own defaults are 4 and speed 8 (effort 1). The
 	// same job means the same encoder work, so these match assetd's.
 	fl.IntVar(&o.quality.avifSpeed, "imgproxy-avif-speed", 9, "IMGPROXY_AVIF_SPEED (libvips effort = 9-speed; imgproxy's default is 8)")
-	fl.IntVar(&o.quality.webpEffort, "imgproxy-webp-effort", 3, "IMGPROXY_WEBP_EFFORT (imgproxy's default is 4)")
+	fl.IntVar(&o.quality.webpEffort, "imgproxy-webp-effort", 2, "IMGPROXY_WEBP_EFFORT (imgproxy's default is 4; 2 matches assetd)")
 	if err := fl.Parse(args); err != nil {
 		return o, err
 	}

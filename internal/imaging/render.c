@@ -281,6 +281,34 @@ static VipsImage *frame(GPtrArray *bag, VipsImage *in, RenderJob *j) {
 	return in;
 }
 
+// is_jpeg reports whether the JPEG loader read hdr.
+static int is_jpeg(VipsImage *hdr) {
+	const char *loader;
+	return !vips_image_get_string(hdr, "vips-loader", &loader) && vips_isprefix("jpegload", loader);
+}
+
+// jpeg_resize brings a w×h JPEG to exactly bw×bh the way imgproxy does: the
+// largest DCT shrink-on-load (1, 2, 4 or 8) that stays at or above the box,
+// then a Lanczos3 resize. libvips' thumbnail keeps a further factor of two
+// in reserve, which decodes four times the pixels for a 5× reduction; the
+// Lanczos3 resize after a DCT shrink does not need it.
+static VipsImage *jpeg_resize(GPtrArray *bag, const void *buf, size_t len, int w, int h, int bw, int bh) {
+	int shrink = 1;
+	while (shrink < 8 && w / (shrink * 2) >= bw && h / (shrink * 2) >= bh)
+		shrink *= 2;
+	VipsImage *in, *t;
+	if (vips_jpegload_buffer((void *)buf, len, &in, "shrink", shrink, "fail", TRUE,
+				 "access", VIPS_ACCESS_SEQUENTIAL, NULL))
+		return NULL;
+	in = keep(bag, in);
+	if (in->Xsize == bw && in->Ysize == bh)
+		return in;
+	if (vips_resize(in, &t, (double)bw / in->Xsize, "vscale", (double)bh / in->Ysize,
+			"kernel", VIPS_KERNEL_LANCZOS3, NULL))
+		return NULL;
+	return keep(bag, t);
+}
+
 // resize brings hdr, the loaded source, to box_w×box_h by fit. Crops of
 // animations are done per frame in render.
 static VipsImage *resize(GPtrArray *bag, const void *buf, size_t len, const char *opts, VipsImage *hdr, RenderJob *j) {
@@ -315,6 +343,8 @@ static VipsImage *resize(GPtrArray *bag, const void *buf, size_t len, const char
 			return NULL;
 		return keep(bag, t);
 	}
+	if (j->fit != FIT_FILL && is_jpeg(hdr))
+		return jpeg_resize(bag, buf, len, w, h, bw, bh);
 	// Thumbnail shrinks on load (JPEG DCT scaling, WebP scaled decode),
 	// then resizes with Lanczos3; "force" gives exactly the box, whose
 	// aspect for FIT_FIT is already the source's.

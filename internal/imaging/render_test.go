@@ -423,7 +423,7 @@ func TestRenderPad(t *testing.T) {
 		{"w=100&pad=10&pad-c=%23ff000080&format=png", color.NRGBA{255, 0, 0, 128}, 0},
 		{"w=100&pad=10&format=png", color.NRGBA{0, 0, 0, 0}, 0}, // default: transparent
 		{"w=100&pad=10&format=webp&pad-c=%2300ff00", color.NRGBA{0, 255, 0, 255}, 12},
-		{"w=100&pad=10&format=jpg", color.NRGBA{255, 255, 255, 255}, 3}, // default: white
+		{"w=100&pad=10&format=jpg", color.NRGBA{255, 255, 255, 255}, 8}, // default: white, within JPEG ringing
 		{"w=100&pad=10&format=jpg&pad-c=%23ff000080", color.NRGBA{255, 127, 127, 255}, 6},
 		{"w=100&pad=10&format=gif&pad-c=%230000ff", color.NRGBA{0, 0, 255, 255}, 10},
 	}
