@@ -9,6 +9,7 @@ import (
 	"mime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,10 +29,14 @@ type Service struct {
 	buckets      []string
 	maxSide      int
 	renders      singleflight.Group
-	wake         chan struct{} // wakes RunJobs when jobs were queued
-	tempDir      string
-	now          func() time.Time
-	log          *slog.Logger
+	// buffers recycles the buffers originals are read into for rendering:
+	// a cold render of a large photo would otherwise allocate (and the
+	// garbage collector reclaim) megabytes per request.
+	buffers sync.Pool
+	wake    chan struct{} // wakes RunJobs when jobs were queued
+	tempDir string
+	now     func() time.Time
+	log     *slog.Logger
 }
 
 // Deps are the Service's collaborators. Fetcher may be nil, which turns URL

@@ -59,7 +59,8 @@ func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation,
 	}
 	policy := s.policies.Resolve(a.Path)
 	opts.Preview = len(policy.LQIP) > 0 && !t.KeepsPlaceholders()
-	r, err := s.processor.Render(ctx, src, orig.Attributes, t, opts)
+	r, err := s.processor.Render(ctx, *src, orig.Attributes, t, opts)
+	s.releaseBuffer(src)
 	if err != nil {
 		return rendered{}, err
 	}
@@ -91,9 +92,10 @@ func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation,
 	return rendered{variant: stored, data: r.Data}, nil
 }
 
-// readObject reads a whole stored original into memory; originals are
-// bounded by the upload limit.
-func (s *Service) readObject(ctx context.Context, v *Variant) ([]byte, error) {
+// readObject reads a whole stored original into a buffer from the pool;
+// originals are bounded by the upload limit. The caller returns the buffer
+// with releaseBuffer once the render no longer needs it.
+func (s *Service) readObject(ctx context.Context, v *Variant) (*[]byte, error) {
 	obj, err := s.store.Open(ctx, v.Bucket, v.Key)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, Wrap(CodeInternal, err, "The stored original is missing.")
@@ -102,12 +104,30 @@ func (s *Service) readObject(ctx context.Context, v *Variant) ([]byte, error) {
 		return nil, asUnavailable(err, "The object store is not reachable; try again later.")
 	}
 	defer obj.Close()
-	// The size is known, so one allocation holds the whole original.
-	data := make([]byte, v.Attributes.Size)
-	if _, err := io.ReadFull(obj, data); err != nil {
+	buf, _ := s.buffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	if int64(cap(*buf)) < v.Attributes.Size {
+		*buf = make([]byte, v.Attributes.Size)
+	}
+	*buf = (*buf)[:v.Attributes.Size]
+	if _, err := io.ReadFull(obj, *buf); err != nil {
+		s.releaseBuffer(buf)
 		return nil, asUnavailable(err, "The object store could not read the original; try again later.")
 	}
-	return data, nil
+	return buf, nil
+}
+
+// maxPooledBuffer bounds the buffers kept for reuse, so that one huge
+// original does not pin its memory.
+const maxPooledBuffer = 16 << 20
+
+// releaseBuffer returns a buffer from readObject for reuse.
+func (s *Service) releaseBuffer(buf *[]byte) {
+	if cap(*buf) <= maxPooledBuffer {
+		s.buffers.Put(buf)
+	}
 }
 
 // transformationFor resolves a request's parameters (with its profile)
