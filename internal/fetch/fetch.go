@@ -175,7 +175,9 @@ func (c *Client) Fetch(ctx context.Context, rawURL string, dst io.Writer, maxByt
 	} else {
 		attrs = append(attrs, slog.String("outcome", string(asset.CodeOf(err))), slog.String("error", err.Error()))
 		if f.reason != "" {
-			attrs = append(attrs, slog.String("reason", f.reason))
+			// The running count makes the blocked-fetch counters visible in
+			// the logs, one series per reason.
+			attrs = append(attrs, slog.String("reason", f.reason), slog.Int64("blocked_total", c.Blocked()[f.reason]))
 		}
 	}
 	c.log.LogAttrs(ctx, slog.LevelInfo, "url fetch", attrs...)
