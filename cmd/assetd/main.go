@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"assetd/internal/asset"
 	"assetd/internal/config"
 	"assetd/internal/httpapi"
@@ -91,6 +93,9 @@ func serve(ctx context.Context, cfg *config.Config, app *app, log *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
+	// gin's mode is process-wide; release mode keeps its debug lines out of
+	// the JSON logs.
+	gin.SetMode(gin.ReleaseMode)
 	srv := &http.Server{
 		Handler:           httpapi.New(app.svc, httpapi.Options{PublicURL: cfg.Server.PublicURL, Logger: log, Signer: app.signer}),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Std(),
@@ -103,14 +108,24 @@ func serve(ctx context.Context, cfg *config.Config, app *app, log *slog.Logger) 
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", cfg.Database.Driver, "objects", cfg.Objects.Backend)
 
+	// The background jobs stop before run returns, so that nothing uses
+	// the database after app.close.
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
 	jobsDone := make(chan struct{}, 2)
-	go func() { maintain(ctx, app.svc, log); jobsDone <- struct{}{} }()
-	go func() { app.svc.RunJobs(ctx); jobsDone <- struct{}{} }()
+	go func() { maintain(jobsCtx, app.svc, log); jobsDone <- struct{}{} }()
+	go func() { app.svc.RunJobs(jobsCtx); jobsDone <- struct{}{} }()
+	waitJobs := func() {
+		stopJobs()
+		<-jobsDone
+		<-jobsDone
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case err := <-serveErr:
+		waitJobs()
 		return err
 	case <-ctx.Done():
 	}
@@ -118,8 +133,7 @@ func serve(ctx context.Context, cfg *config.Config, app *app, log *slog.Logger) 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Std())
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	<-jobsDone
-	<-jobsDone
+	waitJobs()
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: requests still running after %s", cfg.Server.ShutdownTimeout)
 	}

@@ -129,8 +129,15 @@ func TestVariants(t *testing.T) {
 		if resp, body := get("/assets/limited/photo/-/content?w=150&dpr=2", nil); resp.StatusCode != 200 {
 			t.Errorf("output at the path's limit: %d %s", resp.StatusCode, body)
 		}
-		if resp, body := get("/assets/limited/photo/-/content", nil); resp.StatusCode != 200 || !bytes.Equal(body, img) {
-			t.Errorf("the original is served whatever the output limits: %d", resp.StatusCode)
+		for _, q := range []string{"", "?w=1000", "?format=jpg", "?r=0&f=none"} {
+			if resp, body := get("/assets/limited/photo/-/content"+q, nil); resp.StatusCode != 200 || !bytes.Equal(body, img) {
+				t.Errorf("%q on a limited path: %d; the original is served whatever the output limits", q, resp.StatusCode)
+			}
+		}
+		for _, path := range []string{"/assets/v/photo/-/content?w=8192&h=8192&fit=stretch", "/assets/v/photo/-/link?w=8192&h=8192&fit=stretch"} {
+			if resp, body := get(path, nil); resp.StatusCode != 400 {
+				t.Errorf("%s (over imaging.max-pixels): %d %s, want 400", path, resp.StatusCode, body)
+			}
 		}
 		// The variants are listed in the metadata with their transformation.
 		_, meta := get("/assets/v/photo/-/metadata", nil)

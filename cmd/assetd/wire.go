@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 
 	"assetd/internal/asset"
 	"assetd/internal/config"
@@ -51,19 +52,25 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, erro
 		}
 		fetcher = client
 	}
-	db, err := sqldb.Open(ctx, cfg.Database.Driver, cfg.Database.DSN)
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
 	var signer httpapi.URLSigner
 	if cfg.URLSigning.Enabled {
 		if signer, err = signing.New(cfg.URLSigning.Algorithm, cfg.URLSigning.Secret); err != nil {
 			return nil, fmt.Errorf("url-signing: %w", err)
 		}
 	}
+	db, err := sqldb.Open(ctx, cfg.Database.Driver, cfg.Database.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	workers := cfg.Imaging.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
 	svc := asset.NewService(asset.Deps{
 		Repository: db, Store: store, Processor: processor, Placeholders: lqip.New(),
-		Fetcher: fetcher, Policies: cfg, Buckets: cfg.Buckets(), MaxSide: cfg.Imaging.MaxSide, Logger: log,
+		Fetcher: fetcher, Policies: cfg, Buckets: cfg.Buckets(), Logger: log,
+		Limits:  asset.Limits{MaxSide: cfg.Imaging.MaxSide, MaxPixels: cfg.Imaging.MaxPixels},
+		Renders: workers,
 	})
 	return &app{svc: svc, db: db, signer: signer}, nil
 }

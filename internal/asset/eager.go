@@ -106,6 +106,8 @@ func (s *Service) runJob(ctx context.Context, job Job) error {
 	if _, err := s.repo.FindVariant(ctx, a.ID, n.Transformation.Key()); !errors.Is(err, ErrNotFound) {
 		return err // stored already, or the database failed
 	}
-	_, err = s.renderVariant(ctx, a, n.Transformation, RenderOptions{Background: true})
+	rctx, cancel := context.WithTimeout(ctx, renderTimeout)
+	defer cancel()
+	_, err = s.renderVariant(rctx, a, n.Transformation, RenderOptions{Background: true})
 	return err
 }

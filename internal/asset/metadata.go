@@ -108,6 +108,9 @@ func ResolveExpires(s string, now time.Time) (*time.Time, error) {
 	if !at.After(now) {
 		return nil, Errorf(CodeInvalid, "The expires value lies in the past.")
 	}
+	if at.UTC().Year() > 9999 {
+		return nil, Errorf(CodeInvalid, "The expires value lies after the year 9999; use \"never\" instead.")
+	}
 	at = at.UTC().Truncate(time.Microsecond)
 	return &at, nil
 }

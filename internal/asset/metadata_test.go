@@ -75,7 +75,8 @@ func TestResolveExpires(t *testing.T) {
 			t.Errorf("ResolveExpires(%q) = %v, %v; want nil, nil", in, got, err)
 		}
 	}
-	for _, in := range []string{"P", "PT", "P1H", "PT1D", "30D", "P-1D", "tomorrow", "2020-01-01T00:00:00Z", "P0D", "PT1H1", "P1DT"} {
+	for _, in := range []string{"P", "PT", "P1H", "PT1D", "30D", "P-1D", "tomorrow", "2020-01-01T00:00:00Z", "P0D", "PT1H1", "P1DT",
+		"P999999Y", "P8000Y", "10000-01-01T00:00:00Z"} {
 		if _, err := ResolveExpires(in, now); CodeOf(err) != CodeInvalid {
 			t.Errorf("ResolveExpires(%q) = %v, want CodeInvalid", in, err)
 		}

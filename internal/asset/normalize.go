@@ -16,10 +16,13 @@ type TransformParams map[string]string
 var TransformParamNames = []string{"w", "h", "fit", "g", "format", "q", "r", "f", "filter", "blur", "pad", "pad-c", "dpr", "profile"}
 
 // Limits bound a rendered variant: the path's output limits (0 is none)
-// and the global side limit.
+// and the global limits on a side and on pixels. An animated output counts
+// the pixels of all its frames against MaxPixels, so that a small animation
+// cannot be blown up into gigabytes.
 type Limits struct {
 	MaxWidth, MaxHeight int
 	MaxSide             int
+	MaxPixels           int64
 }
 
 // TransformRequest is a request for a variant, before normalisation.
@@ -191,16 +194,25 @@ func Normalize(req TransformRequest, orig Attributes, limits Limits) (Normalized
 		t.PadColor = RGBA{}
 	}
 
+	n.Identity = t.Orientation == 1 && t.Width == orig.Width && t.Height == orig.Height &&
+		t.Filter == FilterNone && t.Blur == 0 && t.Pad == 0 && t.Format == orig.Format && !qualityMatters
+	if n.Identity {
+		// The original is always served, whatever the output limits.
+		return n, nil
+	}
 	outW, outH := t.OutputSize()
+	frames := int64(1)
+	if orig.PageCount > 1 && (t.Format == FormatGIF || t.Format == FormatWebP) {
+		frames = int64(orig.PageCount)
+	}
 	switch {
 	case limits.MaxWidth > 0 && outW > limits.MaxWidth, limits.MaxHeight > 0 && outH > limits.MaxHeight:
 		return n, Errorf(CodeInvalid, "The output would be %d×%d; this path allows at most %d×%d.", outW, outH, limits.MaxWidth, limits.MaxHeight)
 	case limits.MaxSide > 0 && (outW > limits.MaxSide || outH > limits.MaxSide):
 		return n, Errorf(CodeInvalid, "The output would be %d×%d; at most %d pixels a side are allowed.", outW, outH, limits.MaxSide)
+	case limits.MaxPixels > 0 && int64(outW)*int64(outH)*frames > limits.MaxPixels:
+		return n, Errorf(CodeInvalid, "The output would be %d×%d pixels in %d frames; at most %d pixels in all are allowed.", outW, outH, frames, limits.MaxPixels)
 	}
-
-	n.Identity = t.Orientation == 1 && t.Width == orig.Width && t.Height == orig.Height &&
-		t.Filter == FilterNone && t.Blur == 0 && t.Pad == 0 && t.Format == orig.Format && !qualityMatters
 	return n, nil
 }
 

@@ -149,6 +149,28 @@ func TestNormalizeRejects(t *testing.T) {
 	if _, err := Normalize(TransformRequest{Params: TransformParams{"w": "250", "dpr": "2"}}, jpeg800x600, limits); err != nil {
 		t.Errorf("an output at the limit after dpr: %v", err)
 	}
+	// The original is served whatever the output limits.
+	for _, p := range []TransformParams{{"w": "1000"}, {"format": "jpg"}, {"r": "0", "f": "none"}} {
+		if n, err := Normalize(TransformRequest{Params: p}, jpeg800x600, limits); err != nil || !n.Identity {
+			t.Errorf("%v on a path limited to 500×500: %v, identity %v; want the original", p, err, n.Identity)
+		}
+	}
+	// The global pixel limit applies to the output too, and to all the
+	// frames of an animation.
+	pixels := Limits{MaxSide: 16384, MaxPixels: 50_000_000}
+	if _, err := Normalize(TransformRequest{Params: TransformParams{"w": "8192", "h": "8192", "fit": "stretch"}}, jpeg800x600, pixels); CodeOf(err) != CodeInvalid {
+		t.Errorf("an 8192×8192 output over 50 MP: %v, want CodeInvalid", err)
+	}
+	gif := Attributes{Width: 16, Height: 16, Format: FormatGIF, PageCount: 256, Orientation: 1}
+	if _, err := Normalize(TransformRequest{Params: TransformParams{"w": "500", "h": "500", "fit": "stretch"}}, gif, pixels); CodeOf(err) != CodeInvalid {
+		t.Errorf("256 frames of 500×500 (64 MP in all): %v, want CodeInvalid", err)
+	}
+	if _, err := Normalize(TransformRequest{Params: TransformParams{"w": "400", "h": "400", "fit": "stretch"}}, gif, pixels); err != nil {
+		t.Errorf("256 frames of 400×400 (41 MP in all): %v", err)
+	}
+	if _, err := Normalize(TransformRequest{Params: TransformParams{"w": "500", "h": "500", "fit": "stretch", "format": "png"}}, gif, pixels); err != nil {
+		t.Errorf("the first frame of an animation as png: %v", err)
+	}
 }
 
 func TestComposeOrientation(t *testing.T) {

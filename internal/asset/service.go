@@ -27,8 +27,9 @@ type Service struct {
 	fetcher      Fetcher
 	policies     Policies
 	buckets      []string
-	maxSide      int
+	limits       Limits // global: MaxSide and MaxPixels
 	renders      singleflight.Group
+	slots        *slots // bounds originals held in memory
 	// buffers recycles the buffers originals are read into for rendering:
 	// a cold render of a large photo would otherwise allocate (and the
 	// garbage collector reclaim) megabytes per request.
@@ -51,8 +52,12 @@ type Deps struct {
 	Policies     Policies
 	// Buckets lists every bucket the policies name, for the sweeper.
 	Buckets []string
-	// MaxSide is the global limit on a side of a rendered variant.
-	MaxSide int
+	// Limits are the global limits on rendered variants (MaxSide,
+	// MaxPixels); the path's output limits are added per request.
+	Limits Limits
+	// Renders bounds how many originals are held in memory for rendering
+	// at once (the imaging workers); 0 means 1.
+	Renders int
 	TempDir string
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -63,9 +68,10 @@ func NewService(d Deps) *Service {
 	s := &Service{
 		repo: d.Repository, store: d.Store, processor: d.Processor,
 		placeholders: d.Placeholders, fetcher: d.Fetcher, policies: d.Policies,
-		buckets: d.Buckets, maxSide: d.MaxSide, tempDir: d.TempDir, now: d.Now, log: d.Logger,
+		buckets: d.Buckets, limits: d.Limits, tempDir: d.TempDir, now: d.Now, log: d.Logger,
 	}
 	s.wake = make(chan struct{}, 1)
+	s.slots = newSlots(d.Renders)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -172,13 +178,17 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (*Asset, error)
 // preprocess applies the path's preprocessing to an upload. It returns nil
 // when the preprocessing would not change the image.
 func (s *Service) preprocess(ctx context.Context, up *Upload, attrs Attributes, policy Policy) (*Rendering, error) {
-	n, err := Normalize(TransformRequest{Params: policy.Preprocessing}, attrs, Limits{MaxSide: s.maxSide})
+	n, err := Normalize(TransformRequest{Params: policy.Preprocessing}, attrs, s.limits)
 	if err != nil {
 		return nil, Wrap(CodeInternal, err, "The path's preprocessing is invalid.")
 	}
 	if n.Identity {
 		return nil, nil
 	}
+	if err := s.slots.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.slots.release()
 	src, err := io.ReadAll(up.Reader())
 	if err != nil {
 		return nil, Wrap(CodeInternal, err, "The upload could not be read back.")

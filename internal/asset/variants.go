@@ -37,15 +37,21 @@ func (s *Service) variantFor(ctx context.Context, a *Asset, t Transformation) (r
 		return rendered{}, asUnavailable(err, "The database is not reachable; try again later.")
 	}
 	flightKey := strconv.FormatInt(a.ID, 10) + "/" + key
-	result, err, _ := s.renders.Do(flightKey, func() (any, error) {
+	done := s.renders.DoChan(flightKey, func() (any, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
 		return s.renderVariant(rctx, a, t, RenderOptions{})
 	})
-	if err != nil {
-		return rendered{}, err
+	select {
+	case res := <-done:
+		if res.Err != nil {
+			return rendered{}, res.Err
+		}
+		return res.Val.(rendered), nil
+	case <-ctx.Done():
+		// The render goes on for the other requests and for later ones.
+		return rendered{}, Wrap(CodeUnavailable, ctx.Err(), "The request ended before the variant was rendered.")
 	}
-	return result.(rendered), nil
 }
 
 // renderVariant renders t from a's original, stores the object, then the
@@ -53,14 +59,19 @@ func (s *Service) variantFor(ctx context.Context, a *Asset, t Transformation) (r
 // returned and this object is deleted.
 func (s *Service) renderVariant(ctx context.Context, a *Asset, t Transformation, opts RenderOptions) (rendered, error) {
 	orig := a.Original()
+	if err := s.slots.acquire(ctx); err != nil {
+		return rendered{}, err
+	}
 	src, err := s.readObject(ctx, orig)
 	if err != nil {
+		s.slots.release()
 		return rendered{}, err
 	}
 	policy := s.policies.Resolve(a.Path)
 	opts.Preview = len(policy.LQIP) > 0 && !t.KeepsPlaceholders()
 	r, err := s.processor.Render(ctx, *src, orig.Attributes, t, opts)
 	s.releaseBuffer(src)
+	s.slots.release()
 	if err != nil {
 		return rendered{}, err
 	}
@@ -145,7 +156,8 @@ func (s *Service) transformationFor(a *Asset, req TransformRequest) (n Normalize
 	}
 	req.Params = params
 	policy := s.policies.Resolve(a.Path)
-	limits := Limits{MaxWidth: policy.OutputLimits.MaxWidth, MaxHeight: policy.OutputLimits.MaxHeight, MaxSide: s.maxSide}
+	limits := s.limits
+	limits.MaxWidth, limits.MaxHeight = policy.OutputLimits.MaxWidth, policy.OutputLimits.MaxHeight
 	if n, err = Normalize(req, a.Original().Attributes, limits); err != nil {
 		return n, false, err
 	}

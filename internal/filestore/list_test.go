@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -155,7 +156,15 @@ func TestSweepTempDuringCreate(t *testing.T) {
 	if _, err := pw.Write(data[:half]); err != nil {
 		t.Fatalf("store stopped reading: %v (Create: %v)", err, <-done)
 	}
-	n, err := s.SweepTemp(context.Background(), "assets", 0)
+	// The store copies what it has read to its temp file; once the file
+	// holds the first half, it waits for more. Age the file so that the
+	// sweep does not race the write of its modification time.
+	temp := waitForTempFile(t, filepath.Join(dir, "assets"), int64(half))
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(temp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.SweepTemp(context.Background(), "assets", time.Minute)
 	if err != nil || n != 1 {
 		t.Fatalf("SweepTemp during a Create = %d, %v; want 1, nil", n, err)
 	}
@@ -172,4 +181,21 @@ func TestSweepTempDuringCreate(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(dir, "assets")); len(entries) != 0 {
 		t.Errorf("the bucket holds %d entries after the swept Create, want none", len(entries))
 	}
+}
+
+// waitForTempFile returns the one temporary file in dir once it holds size
+// bytes.
+func waitForTempFile(t *testing.T, dir string, size int64) string {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		names, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+		if len(names) == 1 {
+			if info, err := os.Stat(names[0]); err == nil && info.Size() >= size {
+				return names[0]
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("no temporary file of %d bytes appeared in %s", size, dir)
+	return ""
 }

@@ -61,6 +61,9 @@ func parseQuery(raw string) (query, error) {
 			if label == "" {
 				return query{}, asset.Errorf(asset.CodeInvalid, "A label filter has an empty name.")
 			}
+			if _, twice := q.labels[label]; twice {
+				return query{}, asset.Errorf(asset.CodeInvalid, "The label %q is filtered twice (as %s and with the label: prefix).", label, label)
+			}
 			q.labels[label] = v
 		}
 	}

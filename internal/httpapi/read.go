@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -159,8 +160,13 @@ func contentDisposition(a *asset.Asset, v *asset.Variant) string {
 		name = a.Path.Last()
 	}
 	name = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r < 0x20 || r == 0x7f {
+		switch {
+		case r == '/' || r == '\\' || unicode.IsControl(r):
 			return '_'
+		case unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
+			// Bidi overrides and invisible separators could disguise the
+			// name (and extension) in a save dialog.
+			return -1
 		}
 		return r
 	}, name)

@@ -50,7 +50,6 @@ func New(svc *asset.Service, opts Options) http.Handler {
 	}
 	api := &API{svc: svc, publicURL: opts.PublicURL, log: opts.Logger, signer: opts.Signer}
 
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	// Asset paths are exact: never redirect /a/ to /a or clean /a//b.
 	r.RedirectTrailingSlash = false
