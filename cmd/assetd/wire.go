@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 
@@ -22,10 +23,18 @@ import (
 type app struct {
 	svc    *asset.Service
 	db     *sqldb.DB
+	store  asset.ObjectStore
 	signer httpapi.URLSigner // nil when signing is off
 }
 
-func (a *app) close() { a.db.Close() }
+// close releases the database and, when it holds anything (the filesystem
+// store holds its root directory open), the object store.
+func (a *app) close() {
+	a.db.Close()
+	if c, ok := a.store.(io.Closer); ok {
+		c.Close()
+	}
+}
 
 // wire builds every adapter from cfg and the Service over them.
 func wire(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
@@ -72,7 +81,7 @@ func wire(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, erro
 		Limits:  asset.Limits{MaxSide: cfg.Imaging.MaxSide, MaxPixels: cfg.Imaging.MaxPixels},
 		Renders: workers,
 	})
-	return &app{svc: svc, db: db, signer: signer}, nil
+	return &app{svc: svc, db: db, store: store, signer: signer}, nil
 }
 
 // openStore opens the configured object store.
