@@ -7,7 +7,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 GOBIN_DIR = $(or $(shell go env GOBIN),$(firstword $(subst :, ,$(shell go env GOPATH)))/bin)
 SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: build deps run minio test lint bench imgproxy clean
+.PHONY: build deps run minio postgres test lint bench imgproxy clean
 
 ## build: compile bin/assetd (cgo, needs libvips)
 build: deps
@@ -25,8 +25,12 @@ run: deps build
 minio:
 	@command -v minio >/dev/null || test -x "$(GOBIN_DIR)/minio" || go install github.com/minio/minio@$(MINIO_VERSION)
 
+## postgres: install the PostgreSQL server with apt when it is missing (the tests start their own)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql; }
+
 ## test: every test (GOTESTFLAGS=-v lists each one), against a throwaway PostgreSQL and MinIO (cmd/testenv)
-test: deps minio
+test: deps postgres minio
 	go run ./cmd/testenv -- go test -count=1 $(GOTESTFLAGS) ./...
 
 ## lint: formatting, go vet, and the dependency rule (cmd/depcheck)
