@@ -5,8 +5,11 @@
 // operations below only build a graph, and the saver pulls the pixels
 // through it once.
 
+#include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <jpeglib.h>
 #include <vips/vips.h>
 
 #include "render.h"
@@ -287,20 +290,137 @@ static int is_jpeg(VipsImage *hdr) {
 	return !vips_image_get_string(hdr, "vips-loader", &loader) && vips_isprefix("jpegload", loader);
 }
 
+// jpegDecoder is libjpeg's error manager with the jump out of a failed
+// decode.
+typedef struct {
+	struct jpeg_error_mgr pub;
+	jmp_buf jmp;
+} jpegDecoder;
+
+static void jpeg_fail(j_common_ptr cinfo) {
+	jpegDecoder *d = (jpegDecoder *)cinfo->err;
+	char msg[JMSG_LENGTH_MAX];
+	d->pub.format_message(cinfo, msg);
+	vips_error("VipsJpeg", "%s", msg);
+	longjmp(d->jmp, 1);
+}
+
+// jpeg_warn fails on any warning (corrupt data, a premature end), as
+// libvips' "fail" does; trace messages are ignored.
+static void jpeg_warn(j_common_ptr cinfo, int level) {
+	if (level < 0)
+		jpeg_fail(cinfo);
+}
+
+static void free_pixels(VipsImage *img, void *pixels) {
+	g_free(pixels);
+}
+
+// The largest decode jpeg_decode does into memory; bigger ones stream
+// through libvips' loader, which holds a few strips at a time.
+#define MAX_DECODE_BYTES (32 << 20)
+
+// jpeg_decode decodes the YCbCr JPEG buf, shrunk by shrink, into memory,
+// with the resolution and colour profile of hdr, libvips' header of the same
+// bytes. The pixels are exactly those of vips_jpegload_buffer with the same
+// shrink (the same libjpeg with the same settings): libvips reads through a
+// 4 KB window of its source, so libjpeg's Huffman decoder, which needs room
+// for a whole MCU in its input, falls back to its slow path much of the
+// time; a memory source holds the whole file and stays on the fast one.
+// It returns NULL without an error when the image is not a plain YCbCr JPEG
+// or too big to hold, and the caller loads it through libvips instead.
+static VipsImage *jpeg_decode(GPtrArray *bag, const void *buf, size_t len, VipsImage *hdr, int shrink, gboolean *failed) {
+	struct jpeg_decompress_struct cinfo;
+	jpegDecoder err;
+	// Set before the jump target, so volatile: the jump may come back here.
+	unsigned char *volatile pixels = NULL;
+	*failed = FALSE;
+
+	cinfo.err = jpeg_std_error(&err.pub);
+	err.pub.error_exit = jpeg_fail;
+	err.pub.emit_message = jpeg_warn;
+	if (setjmp(err.jmp)) {
+		jpeg_destroy_decompress(&cinfo);
+		g_free(pixels);
+		*failed = TRUE;
+		return NULL;
+	}
+	jpeg_create_decompress(&cinfo);
+	jpeg_mem_src(&cinfo, (const unsigned char *)buf, len);
+	jpeg_read_header(&cinfo, TRUE);
+	if (cinfo.num_components != 3 || cinfo.jpeg_color_space != JCS_YCbCr ||
+	    hdr->Bands != 3 || hdr->Type != VIPS_INTERPRETATION_sRGB) {
+		jpeg_destroy_decompress(&cinfo);
+		return NULL;
+	}
+	cinfo.scale_num = 1;
+	cinfo.scale_denom = shrink;
+	cinfo.out_color_space = JCS_RGB;
+	jpeg_calc_output_dimensions(&cinfo);
+	size_t row = (size_t)cinfo.output_width * 3;
+	if (row * cinfo.output_height > MAX_DECODE_BYTES) {
+		jpeg_destroy_decompress(&cinfo);
+		return NULL;
+	}
+	jpeg_start_decompress(&cinfo);
+	pixels = g_malloc(row * cinfo.output_height);
+	while (cinfo.output_scanline < cinfo.output_height) {
+		JSAMPROW rows[8];
+		int n = MIN(8, (int)(cinfo.output_height - cinfo.output_scanline));
+		for (int i = 0; i < n; i++)
+			rows[i] = pixels + (cinfo.output_scanline + i) * row;
+		jpeg_read_scanlines(&cinfo, rows, n);
+	}
+	int w = cinfo.output_width, h = cinfo.output_height;
+	// No jpeg_finish_decompress: libvips does not read past the last
+	// scanline either.
+	jpeg_destroy_decompress(&cinfo);
+
+	unsigned char *p = pixels;
+	VipsImage *mem = vips_image_new_from_memory(p, row * h, w, h, 3, VIPS_FORMAT_UCHAR);
+	if (!mem) {
+		g_free(p);
+		*failed = TRUE;
+		return NULL;
+	}
+	g_signal_connect(mem, "postclose", G_CALLBACK(free_pixels), p);
+	keep(bag, mem);
+	VipsImage *out;
+	if (vips_copy(mem, &out, "interpretation", VIPS_INTERPRETATION_sRGB,
+		      "xres", hdr->Xres, "yres", hdr->Yres, NULL)) {
+		*failed = TRUE;
+		return NULL;
+	}
+	keep(bag, out);
+	const void *icc;
+	size_t icc_len;
+	if (vips_image_get_typeof(hdr, VIPS_META_ICC_NAME) &&
+	    !vips_image_get_blob(hdr, VIPS_META_ICC_NAME, &icc, &icc_len)) {
+		void *copy = g_memdup2(icc, icc_len);
+		vips_image_set_blob(out, VIPS_META_ICC_NAME, (VipsCallbackFn)g_free, copy, icc_len);
+	}
+	return out;
+}
+
 // jpeg_resize brings a w×h JPEG to exactly bw×bh the way imgproxy does: the
 // largest DCT shrink-on-load (1, 2, 4 or 8) that stays at or above the box,
 // then a Lanczos3 resize. libvips' thumbnail keeps a further factor of two
 // in reserve, which decodes four times the pixels for a 5× reduction; the
 // Lanczos3 resize after a DCT shrink does not need it.
-static VipsImage *jpeg_resize(GPtrArray *bag, const void *buf, size_t len, int w, int h, int bw, int bh) {
+static VipsImage *jpeg_resize(GPtrArray *bag, const void *buf, size_t len, VipsImage *hdr, int w, int h, int bw, int bh) {
 	int shrink = 1;
 	while (shrink < 8 && w / (shrink * 2) >= bw && h / (shrink * 2) >= bh)
 		shrink *= 2;
 	VipsImage *in, *t;
-	if (vips_jpegload_buffer((void *)buf, len, &in, "shrink", shrink, "fail", TRUE,
-				 "access", VIPS_ACCESS_SEQUENTIAL, NULL))
-		return NULL;
-	in = keep(bag, in);
+	gboolean failed;
+	if (!(in = jpeg_decode(bag, buf, len, hdr, shrink, &failed))) {
+		if (failed)
+			return NULL;
+		if (vips_jpegload_buffer((void *)buf, len, &in, "shrink", shrink, "fail", TRUE,
+					 "access", VIPS_ACCESS_SEQUENTIAL, NULL))
+			return NULL;
+		in = keep(bag, in);
+	}
 	if (in->Xsize == bw && in->Ysize == bh)
 		return in;
 	if (vips_resize(in, &t, (double)bw / in->Xsize, "vscale", (double)bh / in->Ysize,
@@ -344,7 +464,7 @@ static VipsImage *resize(GPtrArray *bag, const void *buf, size_t len, const char
 		return keep(bag, t);
 	}
 	if (j->fit != FIT_FILL && is_jpeg(hdr))
-		return jpeg_resize(bag, buf, len, w, h, bw, bh);
+		return jpeg_resize(bag, buf, len, hdr, w, h, bw, bh);
 	// Thumbnail shrinks on load (JPEG DCT scaling, WebP scaled decode),
 	// then resizes with Lanczos3; "force" gives exactly the box, whose
 	// aspect for FIT_FIT is already the source's.

@@ -1,6 +1,7 @@
 package imaging
 
 /*
+#cgo LDFLAGS: -ljpeg
 #include <stdlib.h>
 #include <glib.h>
 #include <vips/vips.h>

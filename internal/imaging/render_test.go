@@ -830,3 +830,21 @@ func TestScrub(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderRefusesDamagedJPEG: the in-memory JPEG decoder of the resize
+// path fails on damage as libvips' fail-on-error loader does, rather than
+// rendering grey. Originals are inspected at upload, so this is defence in
+// depth for objects damaged in the store.
+func TestRenderRefusesDamagedJPEG(t *testing.T) {
+	p := newProcessor(t, defaults)
+	good := load(t, p, "cactus.jpg")
+	for _, query := range []string{"w=100", "w=320&format=webp", "w=200&r=90"} {
+		damaged := source{data: good.data[:len(good.data)*7/10], attrs: good.attrs}
+		_, err := p.Render(context.Background(), damaged.data, damaged.attrs, transformation(t, good, query), asset.RenderOptions{})
+		wantCode(t, err, asset.CodeUnprocessable)
+	}
+	// The same request on the whole file renders.
+	if r := render(t, p, good, "w=100"); r.Attributes.Width != 100 {
+		t.Fatalf("w=100 rendered %d wide", r.Attributes.Width)
+	}
+}
