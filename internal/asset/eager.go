@@ -95,7 +95,7 @@ func (s *Service) runDueJobs(ctx context.Context) int {
 // runJob renders one eager variant unless it exists already.
 func (s *Service) runJob(ctx context.Context, job Job) error {
 	entryID := job.EntryID
-	a, err := s.Find(ctx, Selection{Path: job.Path, EntryID: &entryID, OriginalOnly: true})
+	a, err := s.Find(ctx, Selection{Path: job.Path, EntryID: &entryID, ForDelivery: true})
 	if err != nil {
 		return err
 	}

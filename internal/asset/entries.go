@@ -175,7 +175,7 @@ type Content struct {
 // CodeInternal. Errors: CodeInvalid (parameters), ErrNotFound,
 // CodeUnprocessable, CodeUnavailable, CodeInternal.
 func (s *Service) OpenContent(ctx context.Context, sel Selection, req TransformRequest, redirect bool) (*Content, error) {
-	sel.OriginalOnly = true
+	sel.ForDelivery = true
 	a, err := s.Find(ctx, sel)
 	if err != nil {
 		return nil, err
@@ -223,7 +223,7 @@ func (s *Service) OpenContent(ctx context.Context, sel Selection, req TransformR
 // rendering anything, as the link format does. It returns the normalised
 // request (Negotiated tells whether Accept mattered).
 func (s *Service) CheckTransform(ctx context.Context, sel Selection, req TransformRequest) (*Asset, Normalized, error) {
-	sel.OriginalOnly = true
+	sel.ForDelivery = true
 	a, err := s.Find(ctx, sel)
 	if err != nil {
 		return nil, Normalized{}, err

@@ -125,9 +125,10 @@ type Selection struct {
 	Labels map[string]string
 	// Recursive extends Delete to every path below Path.
 	Recursive bool
-	// OriginalOnly makes List load only the original of each entry, not its
-	// renditions: what delivery needs, however many variants an entry has.
-	OriginalOnly bool
+	// ForDelivery makes List load only what delivery needs, however much an
+	// entry has: its original variant, and neither renditions, labels nor
+	// tags (Labels and Tags come back empty). Label filters still apply.
+	ForDelivery bool
 	// Limit bounds how many entries are selected: 1 or more, or -1 for all.
 	// 0 means 1.
 	Limit int

@@ -60,7 +60,7 @@ func (db *DB) List(ctx context.Context, sel asset.Selection) ([]*asset.Asset, er
 	// The statements below do not share a transaction with the one above:
 	// on SQLite every transaction would take the write lock. An entry
 	// deleted in between shows up without variants, and is left out.
-	if err := load(g, assets, sel.OriginalOnly); err != nil {
+	if err := load(g, assets, sel.ForDelivery); err != nil {
 		return nil, classify(err)
 	}
 	return slices.DeleteFunc(assets, func(a *asset.Asset) bool {
@@ -162,11 +162,12 @@ func scanAsset(rows *sql.Rows) (*asset.Asset, error) {
 	return &a, nil
 }
 
-// load fills in the variants (only the originals when originalOnly), labels
-// and tags of assets, with three statements per batch of assets.
-func load(g *gorm.DB, assets []*asset.Asset, originalOnly bool) error {
+// load fills in the variants, labels and tags of assets, with three
+// statements per batch of assets; forDelivery loads the originals alone,
+// with one statement.
+func load(g *gorm.DB, assets []*asset.Asset, forDelivery bool) error {
 	variantFilter := ``
-	if originalOnly {
+	if forDelivery {
 		variantFilter = ` AND is_original = ?`
 	}
 	for chunk := range slices.Chunk(assets, batch) {
@@ -176,7 +177,7 @@ func load(g *gorm.DB, assets []*asset.Asset, originalOnly bool) error {
 			byID[a.ID], ids[i] = a, a.ID
 		}
 		args := []any{ids}
-		if originalOnly {
+		if forDelivery {
 			args = append(args, true)
 		}
 		err := each(g, `SELECT `+variantColumns+` FROM variants WHERE asset_id IN ?`+variantFilter+`
@@ -192,6 +193,9 @@ func load(g *gorm.DB, assets []*asset.Asset, originalOnly bool) error {
 			})
 		if err != nil {
 			return err
+		}
+		if forDelivery {
+			continue
 		}
 		err = each(g, `SELECT asset_id, key, value FROM labels WHERE asset_id IN ?`, []any{ids},
 			func(rows *sql.Rows) error {

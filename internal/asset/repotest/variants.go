@@ -93,9 +93,12 @@ func testCreateVariant(t *testing.T, r asset.Repository) {
 
 	// Delivery reads only what it needs: the original alone, then the one
 	// rendition by its key.
-	orig := find(t, r, asset.Selection{Path: "variants/one", OriginalOnly: true})
+	orig := find(t, r, asset.Selection{Path: "variants/one", ForDelivery: true})
 	if len(orig.Variants) != 1 || !orig.Variants[0].IsOriginal {
-		t.Fatalf("OriginalOnly listed %d variants; want the original alone", len(orig.Variants))
+		t.Fatalf("ForDelivery listed %d variants; want the original alone", len(orig.Variants))
+	}
+	if orig.Alt != a.Alt || orig.EntryID != a.EntryID || orig.Labels == nil || orig.Tags == nil {
+		t.Fatalf("ForDelivery = %+v; want the entry's row with empty, non-nil labels and tags", orig)
 	}
 	byKey, err := r.FindVariant(context.Background(), a.ID, other.TransformKey)
 	if err != nil || !reflect.DeepEqual(*byKey, *other) {
