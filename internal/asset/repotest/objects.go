@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 
 	"assetd/internal/asset"
@@ -157,18 +156,9 @@ func testConcurrentTryLock(t *testing.T, r asset.Repository) {
 	const n = 16
 	releases := make([]func(), n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			releases[i], _, errs[i] = r.TryLock(context.Background(), "job")
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		releases[i], _, errs[i] = r.TryLock(context.Background(), "job")
+	})
 	var held []func()
 	for i := range n {
 		if errs[i] != nil {

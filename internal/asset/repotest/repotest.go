@@ -330,20 +330,11 @@ func testNeverReused(t *testing.T, r asset.Repository) {
 func testConcurrent(t *testing.T, r asset.Repository) {
 	ids := make([]int64, Concurrency)
 	errs := make([]error, Concurrency)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			a := newAsset("hot/path", fmt.Sprint(i))
-			errs[i] = r.Create(context.Background(), a)
-			ids[i] = a.EntryID
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(Concurrency, func(i int) {
+		a := newAsset("hot/path", fmt.Sprint(i))
+		errs[i] = r.Create(context.Background(), a)
+		ids[i] = a.EntryID
+	})
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("concurrent Create %d: %v", i, err)
@@ -527,18 +518,9 @@ func testConcurrentDelete(t *testing.T, r asset.Repository) {
 	create(t, r, newAsset("race", "x"))
 	results := make([]int, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i], errs[i] = r.Delete(context.Background(), asset.Selection{Path: "race", EntryID: ptr[int64](0), Now: base})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		results[i], errs[i] = r.Delete(context.Background(), asset.Selection{Path: "race", EntryID: ptr[int64](0), Now: base})
+	})
 	deleted := 0
 	for i := range n {
 		if errs[i] != nil {
@@ -552,4 +534,19 @@ func testConcurrentDelete(t *testing.T, r asset.Repository) {
 	if trash, _ := listTrash(t, r, 100); len(trash) != 1 {
 		t.Fatalf("trash = %+v; want the entry's one object once", trash)
 	}
+}
+
+// atOnce runs fn(0) … fn(n-1) in n goroutines released together, to make
+// them race, and returns when all are done.
+func atOnce(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
 }

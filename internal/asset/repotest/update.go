@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -109,19 +108,10 @@ func testConcurrentUpdate(t *testing.T, r asset.Repository) {
 	const n = 8
 	create(t, r, newAsset("upd-race", "orig"))
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = r.Update(context.Background(), &asset.Asset{Path: "upd-race", Alt: fmt.Sprint(i),
-				ModifiedAt: base.Add(time.Duration(i+1) * time.Second)}, base)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		errs[i] = r.Update(context.Background(), &asset.Asset{Path: "upd-race", Alt: fmt.Sprint(i),
+			ModifiedAt: base.Add(time.Duration(i+1) * time.Second)}, base)
+	})
 	winner := -1
 	for i, err := range errs {
 		switch {

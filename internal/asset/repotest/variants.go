@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,19 +126,10 @@ func testConcurrentCreateVariant(t *testing.T, r asset.Repository) {
 	stored := make([]*asset.Variant, n)
 	created := make([]bool, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			stored[i], created[i], errs[i] = r.CreateVariant(context.Background(), a.ID,
-				newVariant(transformation(300), fmt.Sprint("race-", i)))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		stored[i], created[i], errs[i] = r.CreateVariant(context.Background(), a.ID,
+			newVariant(transformation(300), fmt.Sprint("race-", i)))
+	})
 	winners := 0
 	for i := range n {
 		if errs[i] != nil {
