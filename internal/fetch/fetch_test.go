@@ -538,8 +538,14 @@ func TestFetchLogLine(t *testing.T) {
 	logs.Reset()
 	_, err := c.Fetch(context.Background(), o.url("127.0.0.2", "/"), io.Discard, 100)
 	wantCode(t, err, asset.CodeForbidden)
-	if !strings.Contains(logs.String(), `"outcome":"forbidden"`) || !strings.Contains(logs.String(), `"reason":"host"`) {
+	if !strings.Contains(logs.String(), `"outcome":"forbidden"`) || !strings.Contains(logs.String(), `"reason":"host"`) ||
+		!strings.Contains(logs.String(), `"blocked_total":1`) {
 		t.Errorf("log line for a blocked fetch: %s", logs.String())
+	}
+	logs.Reset()
+	c.Fetch(context.Background(), o.url("127.0.0.2", "/"), io.Discard, 100)
+	if !strings.Contains(logs.String(), `"blocked_total":2`) {
+		t.Errorf("the second fetch blocked for a host does not count 2: %s", logs.String())
 	}
 }
 

@@ -66,23 +66,33 @@ func TestGoldenRender(t *testing.T) {
 		}
 	}
 
+	goldenJSON(t, filepath.Join(dir, "render.json"), got)
+}
+
+// goldenJSON compares got, as indented JSON, with the golden file at path,
+// or rewrites the file under -update. Attributes and LQIP strings are
+// compared exactly.
+func goldenJSON(t *testing.T, path string, got any) {
+	t.Helper()
 	gotJSON, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	gotJSON = append(gotJSON, '\n')
-	jsonPath := filepath.Join(dir, "render.json")
 	if *update {
-		if err := os.WriteFile(jsonPath, gotJSON, 0o644); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, gotJSON, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	wantJSON, err := os.ReadFile(jsonPath)
+	wantJSON, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if !bytes.Equal(gotJSON, wantJSON) {
-		t.Errorf("render.json differs; got:\n%s", gotJSON)
+		t.Errorf("%s differs; got:\n%s", filepath.Base(path), gotJSON)
 	}
 }
