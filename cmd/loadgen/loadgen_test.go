@@ -5,11 +5,15 @@ import (
 	"context"
 	"fmt"
 	"image/jpeg"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -281,5 +285,60 @@ func TestParseFlags(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-imgproxy-only"}, &out); err != nil {
 		t.Errorf("-imgproxy-only needs no -assetd: %v", err)
+	}
+}
+
+// TestMeasureRoundsAlternates: both services get the same requests, in
+// rounds whose order flips every time, and each result sums its rounds.
+func TestMeasureRoundsAlternates(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		log []string // "A 0-19": a service and the requests it saw in a row
+	)
+	record := func(name string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			i := r.URL.Query().Get("i")
+			if n := len(log); n > 0 && strings.HasPrefix(log[n-1], name+" ") {
+				from, _, _ := strings.Cut(strings.TrimPrefix(log[n-1], name+" "), "-")
+				log[n-1] = name + " " + from + "-" + i
+			} else {
+				log = append(log, name+" "+i+"-"+i)
+			}
+		}))
+	}
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sides []side
+	for _, name := range []string{"A", "B"} {
+		srv := record(name)
+		defer srv.Close()
+		s := &server{name: name, url: srv.URL, cmd: &exec.Cmd{Process: self}, done: make(chan struct{})}
+		sides = append(sides, side{s, func(i int) (*http.Request, error) {
+			return get(fmt.Sprintf("%s/x?i=%d", s.url, i))
+		}})
+	}
+	b := bench{d: driver{client: http.DefaultClient, concurrency: 1, maxFailures: 5}, ticks: 100, stderr: io.Discard}
+	rs, err := b.measureRounds(context.Background(), "cold", bounds{n: 50, duration: time.Minute}, 20, sides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rounds of 20: A B, B A, A B; back-to-back rounds of one service
+	// show as one run.
+	want := []string{"A 0-19", "B 0-39", "A 20-49", "B 40-49"}
+	if !slices.Equal(log, want) {
+		t.Errorf("rounds %q, want %q", log, want)
+	}
+	for k, r := range rs {
+		if r.service != sides[k].s.name || r.scenario != "cold" || r.requests != 50 || len(r.latency) != 50 || r.errors != 0 {
+			t.Errorf("result %d: %s %q, %d requests, %d ok, %d errors; want %s \"cold\", 50, 50, 0",
+				k, r.service, r.scenario, r.requests, len(r.latency), r.errors, sides[k].s.name)
+		}
+	}
+	if len(b.results) != 2 {
+		t.Errorf("%d results recorded, want one per service", len(b.results))
 	}
 }

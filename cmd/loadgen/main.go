@@ -9,7 +9,8 @@
 //
 //   - cold: a 4000×3000 JPEG resized to a width near 800 that was never
 //     asked before, so every request renders (jpg, webp, avif); with
-//     -compare-imgproxy the same jobs go to imgproxy too;
+//     -compare-imgproxy the same jobs go to imgproxy too, in alternating
+//     rounds, so both meet the machine in the same state;
 //   - cached: one variant asked again and again, delivered from storage,
 //     from an entry with no other variant and from the cold scenarios' one;
 //   - upload: a 1 MP JPEG posted to fresh paths, with blurhash and thumbhash.
@@ -35,6 +36,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -58,7 +60,7 @@ type options struct {
 	cachedConcurrency  int
 	workers            int
 	formats            []string
-	cold, avif         int
+	cold, avif, round  int
 	cached             time.Duration
 	uploads            int
 	limit              time.Duration
@@ -80,6 +82,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	formats := fl.String("formats", "jpg,webp,avif", "output formats of the cold scenario")
 	fl.IntVar(&o.cold, "cold-n", 200, fmt.Sprintf("cold requests per format, jpg and webp (at most %d)", maxColdRequests))
 	fl.IntVar(&o.avif, "avif-n", 40, "cold requests for avif, which is several times slower")
+	fl.IntVar(&o.round, "round", 20, "cold requests per service before switching to the other (-compare-imgproxy)")
 	fl.DurationVar(&o.cached, "cached-duration", 5*time.Second, "how long to request the cached variant")
 	// One at a time by default: the cached figure that matters is the
 	// latency of one delivery, and on a small machine more clients in
@@ -111,8 +114,8 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	case o.buildOnly:
 	case o.assetd == "":
 		return o, errors.New("-assetd is required")
-	case o.concurrency < 1 || o.workers < 1 || o.cachedConcurrency < 1:
-		return o, errors.New("-c, -cached-c and -workers must be at least 1")
+	case o.concurrency < 1 || o.workers < 1 || o.cachedConcurrency < 1 || o.round < 1:
+		return o, errors.New("-c, -cached-c, -workers and -round must be at least 1")
 	case o.cold < 1 || o.cold > maxColdRequests || o.avif < 1 || o.avif > maxColdRequests:
 		return o, fmt.Errorf("-cold-n and -avif-n must be within 1..%d", maxColdRequests)
 	case o.uploads < 1 || o.cached <= 0 || o.limit <= 0:
@@ -226,26 +229,79 @@ type bench struct {
 }
 
 // measure runs one scenario against s, attributing s's CPU time over it.
-// Errors: s died, or its CPU time could not be read.
+// Errors: as run's.
 func (b *bench) measure(ctx context.Context, s *server, scenario string, bd bounds, request func(i int) (*http.Request, error)) (result, error) {
 	fmt.Fprintf(b.stderr, "%s: %s\n", scenario, s.name)
+	r, failures, err := b.run(ctx, s, bd, request)
+	r.scenario, r.service = scenario, s.name
+	b.results = append(b.results, r)
+	b.failures = append(b.failures, failures...)
+	return r, err
+}
+
+// run drives requests at s and reads s's CPU time before and after.
+// Errors: s died, its CPU time could not be read, or ctx ended.
+func (b *bench) run(ctx context.Context, s *server, bd bounds, request func(i int) (*http.Request, error)) (result, []failure, error) {
 	before, err := processCPU(s.pid())
 	if err != nil {
-		return result{}, err
+		return result{}, nil, err
 	}
 	r, failures := b.d.drive(ctx, bd, request)
 	after, err := processCPU(s.pid())
 	if err != nil {
-		return result{}, errors.Join(err, s.alive())
+		return r, failures, errors.Join(err, s.alive())
 	}
-	r.scenario, r.service = scenario, s.name
 	r.cpuMS = float64(after-before) * 1000 / b.ticks
-	b.results = append(b.results, r)
-	b.failures = append(b.failures, failures...)
 	if err := s.alive(); err != nil {
-		return r, err
+		return r, failures, err
 	}
-	return r, ctx.Err()
+	return r, failures, ctx.Err()
+}
+
+// side is one service of a scenario and the requests it is sent.
+type side struct {
+	s       *server
+	request func(i int) (*http.Request, error)
+}
+
+// measureRounds runs one scenario against every side in alternating rounds
+// of round requests, the order reversed every round (A B, B A, A B, …), so
+// that a machine whose speed drifts during the run (other tenants, clock
+// changes) slows every side alike, as a side-by-side comparison needs.
+// Request i is the same job on every side. Each side's result sums its
+// rounds; bd bounds each side, and the first side to reach bd.duration
+// ends the scenario. It stops at the first failed round.
+// Errors: as measure's.
+func (b *bench) measureRounds(ctx context.Context, scenario string, bd bounds, round int, sides []side) ([]result, error) {
+	total := make([]result, len(sides))
+	for k, sd := range sides {
+		total[k] = result{scenario: scenario, service: sd.s.name}
+	}
+	fmt.Fprintf(b.stderr, "%s: %d side(s) in rounds of %d\n", scenario, len(sides), round)
+	spent := make([]time.Duration, len(sides))
+	within := func() bool { return slices.Max(spent) < bd.duration }
+	for done, r := 0, 0; done < bd.n && within(); done, r = done+round, r+1 {
+		n := min(round, bd.n-done)
+		for j := range sides {
+			k := j
+			if r%2 == 1 {
+				k = len(sides) - 1 - j
+			}
+			sd := sides[k]
+			res, failures, err := b.run(ctx, sd.s, bounds{n, bd.duration - spent[k]}, func(i int) (*http.Request, error) {
+				return sd.request(done + i)
+			})
+			total[k].add(res)
+			b.failures = append(b.failures, failures...)
+			if err != nil || res.errors > 0 {
+				b.results = append(b.results, total...)
+				return total, err
+			}
+			spent[k] += res.elapsed
+		}
+	}
+	b.results = append(b.results, total...)
+	return total, nil
 }
 
 // get is a request builder for a fixed GET.
@@ -270,26 +326,23 @@ func (b *bench) all(ctx context.Context, o options, a, ip *server, big, small []
 		if err := warmUp(ctx, b.d.client, assetdContent(a.url, "bench/photo", warm, f)); err != nil {
 			return err
 		}
-		r, err := b.measure(ctx, a, scenario, bounds{n, o.limit}, func(i int) (*http.Request, error) {
+		sides := []side{{a, func(i int) (*http.Request, error) {
 			return get(assetdContent(a.url, "bench/photo", coldWidth(i), f))
-		})
-		if err != nil || r.errors > 0 {
+		}}}
+		if ip != nil {
+			if err := warmUp(ctx, b.d.client, imgproxyResize(ip.url, "photo.jpg", warm, f)); err != nil {
+				return err
+			}
+			sides = append(sides, side{ip, func(i int) (*http.Request, error) {
+				return get(imgproxyResize(ip.url, "photo.jpg", coldWidth(i), f))
+			}})
+		}
+		rs, err := b.measureRounds(ctx, scenario, bounds{n, o.limit}, o.round, sides)
+		if err != nil {
 			return err
 		}
-		if hits := len(r.latency) - r.misses; hits > 0 {
+		if hits := len(rs[0].latency) - rs[0].misses; hits > 0 {
 			fmt.Fprintf(b.stderr, "warning: %d of assetd's cold %s answers were not X-Cache-Status: miss\n", hits, f)
-		}
-		if ip == nil {
-			continue
-		}
-		if err := warmUp(ctx, b.d.client, imgproxyResize(ip.url, "photo.jpg", warm, f)); err != nil {
-			return err
-		}
-		r, err = b.measure(ctx, ip, scenario, bounds{n, o.limit}, func(i int) (*http.Request, error) {
-			return get(imgproxyResize(ip.url, "photo.jpg", coldWidth(i), f))
-		})
-		if err != nil || r.errors > 0 {
-			return err
 		}
 	}
 

@@ -22,6 +22,17 @@ type result struct {
 	misses   int             // answers with X-Cache-Status: miss (assetd only)
 }
 
+// add accumulates another round of the same scenario and service into r.
+func (r *result) add(o result) {
+	r.requests += o.requests
+	r.errors += o.errors
+	r.elapsed += o.elapsed
+	r.latency = append(r.latency, o.latency...)
+	r.cpuMS += o.cpuMS
+	r.bytes += o.bytes
+	r.misses += o.misses
+}
+
 // percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of
 // sorted, or 0 when sorted is empty. Nearest rank rather than
 // interpolation, so the figure is always a latency that was observed.
