@@ -342,3 +342,36 @@ func TestMeasureRoundsAlternates(t *testing.T) {
 		t.Errorf("%d results recorded, want one per service", len(b.results))
 	}
 }
+
+// TestMeasureRoundsStopsAtAFailedRound: a failure ends the scenario after
+// its round, so a broken service does not get hundreds more requests.
+func TestMeasureRoundsStopsAtAFailedRound(t *testing.T) {
+	var calls [2]atomic.Int64
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sides []side
+	for k, name := range []string{"A", "B"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls[k].Add(1)
+			if k == 1 && r.URL.Query().Get("i") == "5" {
+				http.Error(w, "boom", http.StatusInternalServerError)
+			}
+		}))
+		defer srv.Close()
+		s := &server{name: name, url: srv.URL, cmd: &exec.Cmd{Process: self}, done: make(chan struct{})}
+		sides = append(sides, side{s, func(i int) (*http.Request, error) {
+			return get(fmt.Sprintf("%s/x?i=%d", s.url, i))
+		}})
+	}
+	b := bench{d: driver{client: http.DefaultClient, concurrency: 1, maxFailures: 5}, ticks: 100, stderr: io.Discard}
+	rs, err := b.measureRounds(context.Background(), "cold", bounds{n: 100, duration: time.Minute}, 10, sides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls[0].Load() != 10 || calls[1].Load() != 10 || rs[1].errors != 1 || len(b.failures) != 1 {
+		t.Errorf("A saw %d requests, B %d, B's errors %d, failures %d; want 10, 10, 1, 1",
+			calls[0].Load(), calls[1].Load(), rs[1].errors, len(b.failures))
+	}
+}

@@ -338,8 +338,8 @@ func (b *bench) all(ctx context.Context, o options, a, ip *server, big, small []
 			}})
 		}
 		rs, err := b.measureRounds(ctx, scenario, bounds{n, o.limit}, o.round, sides)
-		if err != nil {
-			return err
+		if err != nil || slices.ContainsFunc(rs, func(r result) bool { return r.errors > 0 }) {
+			return err // failures are reported with the table
 		}
 		if hits := len(rs[0].latency) - rs[0].misses; hits > 0 {
 			fmt.Fprintf(b.stderr, "warning: %d of assetd's cold %s answers were not X-Cache-Status: miss\n", hits, f)
