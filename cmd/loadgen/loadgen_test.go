@@ -288,6 +288,27 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+// fakeSides returns a side per handler: an httptest server standing in for
+// a service named A, B, …, whose process is this test's own, and whose
+// request i asks for /x?i=<i>.
+func fakeSides(t *testing.T, handlers ...http.HandlerFunc) []side {
+	t.Helper()
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sides []side
+	for k, h := range handlers {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		s := &server{name: string(rune('A' + k)), url: srv.URL, cmd: &exec.Cmd{Process: self}, done: make(chan struct{})}
+		sides = append(sides, side{s, func(i int) (*http.Request, error) {
+			return get(fmt.Sprintf("%s/x?i=%d", s.url, i))
+		}})
+	}
+	return sides
+}
+
 // TestMeasureRoundsAlternates: both services get the same requests, in
 // rounds whose order flips every time, and each result sums its rounds.
 func TestMeasureRoundsAlternates(t *testing.T) {
@@ -295,8 +316,8 @@ func TestMeasureRoundsAlternates(t *testing.T) {
 		mu  sync.Mutex
 		log []string // "A 0-19": a service and the requests it saw in a row
 	)
-	record := func(name string) *httptest.Server {
-		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	record := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
 			i := r.URL.Query().Get("i")
@@ -306,21 +327,9 @@ func TestMeasureRoundsAlternates(t *testing.T) {
 			} else {
 				log = append(log, name+" "+i+"-"+i)
 			}
-		}))
+		}
 	}
-	self, err := os.FindProcess(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sides []side
-	for _, name := range []string{"A", "B"} {
-		srv := record(name)
-		defer srv.Close()
-		s := &server{name: name, url: srv.URL, cmd: &exec.Cmd{Process: self}, done: make(chan struct{})}
-		sides = append(sides, side{s, func(i int) (*http.Request, error) {
-			return get(fmt.Sprintf("%s/x?i=%d", s.url, i))
-		}})
-	}
+	sides := fakeSides(t, record("A"), record("B"))
 	b := bench{d: driver{client: http.DefaultClient, concurrency: 1, maxFailures: 5}, ticks: 100, stderr: io.Discard}
 	rs, err := b.measureRounds(context.Background(), "cold", bounds{n: 50, duration: time.Minute}, 20, sides)
 	if err != nil {
@@ -347,24 +356,15 @@ func TestMeasureRoundsAlternates(t *testing.T) {
 // its round, so a broken service does not get hundreds more requests.
 func TestMeasureRoundsStopsAtAFailedRound(t *testing.T) {
 	var calls [2]atomic.Int64
-	self, err := os.FindProcess(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sides []side
-	for k, name := range []string{"A", "B"} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	count := func(k int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
 			calls[k].Add(1)
 			if k == 1 && r.URL.Query().Get("i") == "5" {
 				http.Error(w, "boom", http.StatusInternalServerError)
 			}
-		}))
-		defer srv.Close()
-		s := &server{name: name, url: srv.URL, cmd: &exec.Cmd{Process: self}, done: make(chan struct{})}
-		sides = append(sides, side{s, func(i int) (*http.Request, error) {
-			return get(fmt.Sprintf("%s/x?i=%d", s.url, i))
-		}})
+		}
 	}
+	sides := fakeSides(t, count(0), count(1))
 	b := bench{d: driver{client: http.DefaultClient, concurrency: 1, maxFailures: 5}, ticks: 100, stderr: io.Discard}
 	rs, err := b.measureRounds(context.Background(), "cold", bounds{n: 100, duration: time.Minute}, 10, sides)
 	if err != nil {
